@@ -1,0 +1,1 @@
+"""Compiled epoch loops; they know nothing of scikit-learn."""

@@ -1,0 +1,113 @@
+"""Small compiled pieces of one SGD step, shared by the dense and CSR epochs.
+
+The weights are held as ``w = scale * coef`` so that the L2 shrink costs O(1);
+the running average as ``avg = (avg_coef + avg_a * coef) / avg_b`` (Xu, 2011;
+Bottou, 2012) so that averaging costs O(nnz); L1 uses the cumulative-penalty
+truncation of Tsuruoka et al. (2009), applied to the features a sample touches
+and caught up for all features at the end of every epoch.
+"""
+
+import math
+
+from .._config import jit
+from ._layout import CONSTANT, INVSCALING, MAX_DLOSS
+
+
+@jit()
+def step_size(schedule, eta0, power_t, optimal_t0, alpha, t):
+    """Learning rate at step ``t`` (t >= 1) of ``schedule``."""
+    if schedule == CONSTANT:
+        return eta0
+    if schedule == INVSCALING:
+        return eta0 / math.pow(t, power_t)
+    return 1.0 / (alpha * (optimal_t0 + t - 1.0))
+
+
+@jit()
+def clip_dloss(d):
+    if d > MAX_DLOSS:
+        return MAX_DLOSS
+    if d < -MAX_DLOSS:
+        return -MAX_DLOSS
+    return d
+
+
+@jit()
+def l1_truncate(coef, l1_q, j, u, scale):
+    """Truncate weight ``j`` by its pending cumulative L1 penalty.
+
+    ``u`` is the total penalty per weight so far, ``l1_q[j]`` what weight j has
+    actually received (negative for shrinking a positive weight).  Returns the
+    change made to ``coef[j]``.
+    """
+    z = coef[j]
+    w = scale * z
+    if w > 0.0:
+        coef[j] = max(0.0, z - (u + l1_q[j]) / scale)
+    elif w < 0.0:
+        coef[j] = min(0.0, z + (u - l1_q[j]) / scale)
+    delta = coef[j] - z
+    l1_q[j] += scale * delta
+    return delta
+
+
+@jit()
+def fold_average(coef, avg_coef, avg_a, avg_b):
+    """Materialise the lazy average into ``avg_coef`` (then avg_a=0, avg_b=1)."""
+    if avg_a != 0.0 or avg_b != 1.0:
+        for j in range(coef.shape[0]):
+            avg_coef[j] = (avg_coef[j] + avg_a * coef[j]) / avg_b
+
+
+@jit()
+def scale_weights(coef, scale):
+    """coef *= scale, in place."""
+    if scale != 1.0:
+        for j in range(coef.shape[0]):
+            coef[j] *= scale
+
+
+@jit()
+def l1_catch_up(coef, l1_q, u):
+    """Apply every weight's pending L1 penalty (weights already unscaled)."""
+    for j in range(coef.shape[0]):
+        l1_truncate(coef, l1_q, j, u, 1.0)
+
+
+@jit()
+def shrink_or_fold(coef, avg_coef, scale, factor, avg_a, avg_b):
+    """Multiply the weight scale by ``factor`` (the L2 shrink); when the scale
+    gets tiny, fold it (and the lazy average) into the arrays.
+
+    Returns the new ``(scale, avg_a, avg_b)``.
+    """
+    scale *= factor
+    if scale < 1e-9:
+        fold_average(coef, avg_coef, avg_a, avg_b)
+        scale_weights(coef, scale)
+        return 1.0, 0.0, 1.0
+    return scale, avg_a, avg_b
+
+
+@jit()
+def average_step(t, average_start, scale, avg_a, avg_b):
+    """Enter the current weights (step t) into the lazy running average.
+
+    Returns ``(avg_a, avg_b, mu)`` where ``mu = 1 / k`` is the weight of the
+    k-th averaged step (for the intercept's eager average).
+    """
+    k = t - average_start + 1.0
+    mu = 1.0 / k
+    if k > 1.0:
+        avg_b /= 1.0 - mu
+    avg_a += mu * avg_b * scale
+    return avg_a, avg_b, mu
+
+
+@jit()
+def finish_epoch(coef, avg_coef, l1_q, scale, avg_a, avg_b, u, use_l1):
+    """Materialise average and scale, then catch up pending L1 penalties."""
+    fold_average(coef, avg_coef, avg_a, avg_b)
+    scale_weights(coef, scale)
+    if use_l1:
+        l1_catch_up(coef, l1_q, u)

@@ -1,0 +1,204 @@
+"""One epoch of plain SGD (scikit-learn's algorithm) over dense or CSR rows.
+
+Both kernels share their arguments:
+
+X / (data, indices, indptr)
+    dense: (n_samples, n_features) C-contiguous float32 or float64;
+    CSR: data (nnz,) float32/float64, indices (nnz,) int32, indptr
+    (n_samples + 1,) int32, with indices in range (checked by the caller).
+y, sample_weight : float64 (n_samples,)
+    Targets in the loss's encoding; weights with class weights folded in.
+order : int64 (n_steps,)
+    Rows to visit, in order (a permutation of the training rows, or a prefix).
+loss_code, loss_params : int, float64 (n_params,)
+    The built-in loss and its hyperparameters (``losses._scalar``).
+hyper : float64 (H_SIZE,)
+    Schedule, penalty, averaging and flags; see ``_layout``.
+coef, avg_coef : X.dtype (n_features,)
+    Weights and averaged weights, updated in place.
+l1_q : float64 (n_features,)
+    L1 penalty each weight has received, updated in place.
+state : float64 (S_SIZE,)
+    Intercepts, step counter and cumulative L1 penalty, updated in place.
+
+Each returns the weighted sum of the per-sample losses seen during the epoch
+(before each update, as scikit-learn reports it), or 0 unless
+``hyper[H_COMPUTE_LOSS]`` is set: the loss costs a few percent an epoch.
+"""
+
+from .._config import jit
+from ..losses._scalar import loss_derivative, loss_value
+from ._layout import (
+    H_ALPHA,
+    H_AVERAGE_START,
+    H_COMPUTE_LOSS,
+    H_ETA0,
+    H_FIT_INTERCEPT,
+    H_L1,
+    H_L2,
+    H_OPTIMAL_T0,
+    H_POWER_T,
+    H_SCHEDULE,
+    S_AVG_INTERCEPT,
+    S_INTERCEPT,
+    S_L1_U,
+    S_T,
+)
+from ._weights import (
+    average_step,
+    clip_dloss,
+    finish_epoch,
+    l1_truncate,
+    shrink_or_fold,
+    step_size,
+)
+
+__all__ = ["sgd_epoch_dense", "sgd_epoch_csr"]
+
+
+@jit(fastmath={"reassoc", "contract", "nsz", "arcp"})
+def dense_dot(a, b):
+    """sum(a * b) for two 1-D arrays, reassociated so that LLVM vectorises it."""
+    s = 0.0
+    for j in range(a.shape[0]):
+        s += a[j] * b[j]
+    return s
+
+
+@jit()
+def sparse_dot(coef, data, indices, start, end):
+    s = 0.0
+    for k in range(start, end):
+        s += coef[indices[k]] * data[k]
+    return s
+
+
+@jit()
+def sgd_epoch_dense(
+    X, y, sample_weight, order, loss_code, loss_params, hyper, coef, avg_coef, l1_q, state
+):
+    """One SGD epoch over the rows ``X[order]``; see the module docstring."""
+    schedule = int(hyper[H_SCHEDULE])
+    eta0, power_t, t0 = hyper[H_ETA0], hyper[H_POWER_T], hyper[H_OPTIMAL_T0]
+    alpha = hyper[H_ALPHA]
+    l2, l1 = hyper[H_L2] * alpha, hyper[H_L1] * alpha
+    average_start = hyper[H_AVERAGE_START]
+    fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
+    compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
+    intercept, avg_intercept = state[S_INTERCEPT], state[S_AVG_INTERCEPT]
+    t, u = state[S_T], state[S_L1_U]
+    scale, avg_a, avg_b = 1.0, 0.0, 1.0
+    n_features = X.shape[1]
+    loss_sum = 0.0
+
+    for k in range(order.shape[0]):
+        i = order[k]
+        row = X[i]
+        p = scale * dense_dot(coef, row) + intercept
+        eta = step_size(schedule, eta0, power_t, t0, alpha, t)
+        sw = sample_weight[i]
+        if compute_loss:
+            loss_sum += sw * loss_value(loss_code, y[i], p, loss_params)
+        update = -eta * sw * clip_dloss(loss_derivative(loss_code, y[i], p, loss_params))
+
+        if l2 > 0.0:
+            scale, avg_a, avg_b = shrink_or_fold(
+                coef, avg_coef, scale, max(0.0, 1.0 - eta * l2), avg_a, avg_b
+            )
+        if update != 0.0:
+            c = update / scale
+            if avg_a != 0.0:
+                for j in range(n_features):
+                    d = c * row[j]
+                    coef[j] += d
+                    avg_coef[j] -= avg_a * d
+            else:
+                for j in range(n_features):
+                    coef[j] += c * row[j]
+        if fit_intercept:
+            intercept += update
+        if l1 > 0.0:
+            u += eta * l1
+            for j in range(n_features):
+                if row[j] != 0.0:
+                    delta = l1_truncate(coef, l1_q, j, u, scale)
+                    avg_coef[j] -= avg_a * delta
+        if 0.0 < average_start <= t:
+            avg_a, avg_b, mu = average_step(t, average_start, scale, avg_a, avg_b)
+            avg_intercept += mu * (intercept - avg_intercept)
+        t += 1.0
+
+    finish_epoch(coef, avg_coef, l1_q, scale, avg_a, avg_b, u, l1 > 0.0)
+    state[S_INTERCEPT], state[S_AVG_INTERCEPT] = intercept, avg_intercept
+    state[S_T], state[S_L1_U] = t, u
+    return loss_sum
+
+
+@jit()
+def sgd_epoch_csr(
+    data,
+    indices,
+    indptr,
+    y,
+    sample_weight,
+    order,
+    loss_code,
+    loss_params,
+    hyper,
+    coef,
+    avg_coef,
+    l1_q,
+    state,
+):
+    """One SGD epoch over CSR rows ``order``, O(nnz) a row; see the module docstring."""
+    schedule = int(hyper[H_SCHEDULE])
+    eta0, power_t, t0 = hyper[H_ETA0], hyper[H_POWER_T], hyper[H_OPTIMAL_T0]
+    alpha = hyper[H_ALPHA]
+    l2, l1 = hyper[H_L2] * alpha, hyper[H_L1] * alpha
+    average_start = hyper[H_AVERAGE_START]
+    fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
+    compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
+    intercept, avg_intercept = state[S_INTERCEPT], state[S_AVG_INTERCEPT]
+    t, u = state[S_T], state[S_L1_U]
+    scale, avg_a, avg_b = 1.0, 0.0, 1.0
+    loss_sum = 0.0
+
+    for k in range(order.shape[0]):
+        i = order[k]
+        start, end = indptr[i], indptr[i + 1]
+        p = scale * sparse_dot(coef, data, indices, start, end) + intercept
+        eta = step_size(schedule, eta0, power_t, t0, alpha, t)
+        sw = sample_weight[i]
+        if compute_loss:
+            loss_sum += sw * loss_value(loss_code, y[i], p, loss_params)
+        update = -eta * sw * clip_dloss(loss_derivative(loss_code, y[i], p, loss_params))
+
+        if l2 > 0.0:
+            scale, avg_a, avg_b = shrink_or_fold(
+                coef, avg_coef, scale, max(0.0, 1.0 - eta * l2), avg_a, avg_b
+            )
+        if update != 0.0:
+            c = update / scale
+            for kk in range(start, end):
+                j = indices[kk]
+                d = c * data[kk]
+                coef[j] += d
+                avg_coef[j] -= avg_a * d
+        if fit_intercept:
+            intercept += update
+        if l1 > 0.0:
+            u += eta * l1
+            for kk in range(start, end):
+                if data[kk] != 0.0:
+                    j = indices[kk]
+                    delta = l1_truncate(coef, l1_q, j, u, scale)
+                    avg_coef[j] -= avg_a * delta
+        if 0.0 < average_start <= t:
+            avg_a, avg_b, mu = average_step(t, average_start, scale, avg_a, avg_b)
+            avg_intercept += mu * (intercept - avg_intercept)
+        t += 1.0
+
+    finish_epoch(coef, avg_coef, l1_q, scale, avg_a, avg_b, u, l1 > 0.0)
+    state[S_INTERCEPT], state[S_AVG_INTERCEPT] = intercept, avg_intercept
+    state[S_T], state[S_L1_U] = t, u
+    return loss_sum

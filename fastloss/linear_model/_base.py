@@ -1,0 +1,226 @@
+"""What SGDClassifier and SGDRegressor share: parameters, input checks, atomic fits."""
+
+from __future__ import annotations
+
+import functools
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, clone
+from sklearn.linear_model._base import SparseCoefMixin
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from ..losses import Loss, loss_from_name
+from ._training import LinearState, Settings, model_weights, train
+
+MAX_INT = np.iinfo(np.int32).max
+
+
+def atomic_fit(method):
+    """Make a fitting method all-or-nothing.
+
+    Fitting never modifies arrays an estimator already holds (the kernels work
+    on copies), so restoring the attribute dictionary after any exception,
+    ``KeyboardInterrupt`` included, puts a previously fitted model back exactly
+    as it was.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper
+
+
+class BaseSGD(SparseCoefMixin, BaseEstimator):
+    """Parameters and machinery shared by the SGD estimators (not public)."""
+
+    _parameter_constraints: dict = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "learning_rate": [StrOptions({"constant", "optimal", "invscaling", "adaptive"})],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
+    }
+
+    #: scikit-learn loss names this estimator accepts, each with its class.
+    _loss_names: dict
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # ------------------------------------------------------------- parameters
+    def _resolve_loss(self) -> Loss:
+        """The loss object to train with (a fresh copy: the parameter stays as given)."""
+        if isinstance(self.loss, str):
+            return loss_from_name(self.loss, self.epsilon)
+        loss = clone(self.loss)
+        loss._validate()
+        return loss
+
+    def _check_settings(self, for_partial_fit=False):
+        if self.early_stopping and for_partial_fit:
+            raise ValueError("early_stopping should be False with partial_fit")
+        if self.learning_rate == "optimal" and self.alpha == 0:
+            raise ValueError(
+                "alpha must be > 0 since learning_rate is 'optimal'. alpha is used "
+                "to compute the optimal learning rate."
+            )
+        if self.penalty == "elasticnet" and self.l1_ratio is None:
+            raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+
+    def _settings(self, loss: Loss, max_iter: int) -> Settings:
+        l1_ratio = {"l2": 0.0, "l1": 1.0, None: 0.0}.get(self.penalty, self.l1_ratio)
+        return Settings(
+            loss=loss,
+            schedule=self.learning_rate,
+            eta0=float(self.eta0),
+            power_t=float(self.power_t),
+            alpha=float(self.alpha),
+            l1_ratio=float(l1_ratio),
+            penalized=self.penalty is not None,
+            average=int(self.average),
+            fit_intercept=bool(self.fit_intercept),
+            max_iter=max_iter,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            shuffle=bool(self.shuffle),
+            verbose=int(self.verbose),
+        )
+
+    # ------------------------------------------------------------------ input
+    def _validate_Xy(self, X, y, reset, **kwargs):
+        dtype = [np.float64, np.float32] if reset or not hasattr(self, "coef_") else self.coef_.dtype
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc", "coo"], dtype=dtype,
+            order="C", reset=reset, **kwargs,
+        )
+        return as_kernel_input(X), y
+
+    def _validation_split(self, y, sample_weight, stratify):
+        """Row indices to train on and to validate on (early stopping)."""
+        n_samples = y.shape[0]
+        all_rows = np.arange(n_samples, dtype=np.int64)
+        if not self.early_stopping:
+            return all_rows, None
+        splitter = (StratifiedShuffleSplit if stratify else ShuffleSplit)(
+            test_size=self.validation_fraction, random_state=self.random_state
+        )
+        idx_train, idx_val = next(splitter.split(np.zeros((n_samples, 1)), y))
+        if idx_train.shape[0] == 0 or idx_val.shape[0] == 0:
+            raise ValueError(
+                f"Splitting {n_samples} samples into a train set and a validation "
+                f"set with validation_fraction={self.validation_fraction!r} led to "
+                f"an empty set ({idx_train.shape[0]} and {idx_val.shape[0]} "
+                "samples). Please either change validation_fraction, increase "
+                "number of samples, or disable early_stopping."
+            )
+        if not np.any(sample_weight[idx_val] > 0):
+            raise ValueError(
+                "The sample weights for validation set are all zero, consider "
+                "using a different random state."
+            )
+        return np.sort(idx_train).astype(np.int64), np.sort(idx_val)
+
+    # --------------------------------------------------------------- training
+    def _train_problems(self, X, problems, settings, train_idx, max_iter, n_jobs=None):
+        """Train each ``(y, sample_weight, state, validation_score)`` problem.
+
+        Seeds are drawn up front, one per problem, so results do not depend on
+        ``n_jobs``; problems run in threads (the kernels release the GIL).
+        """
+        seeds = check_random_state(self.random_state).randint(MAX_INT, size=len(problems))
+        args = [
+            (X, y, sw, train_idx, settings, state, seed, max_iter, score)
+            for (y, sw, state, score), seed in zip(problems, seeds)
+        ]
+        if len(args) == 1 or n_jobs in (None, 1):
+            return [train(*a) for a in args]
+        return Parallel(n_jobs=n_jobs, prefer="threads", require="sharedmem")(
+            delayed(train)(*a) for a in args
+        )
+
+    def _sample_weight(self, sample_weight, X, allow_all_zero=False):
+        return _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True,
+            allow_all_zero_weights=allow_all_zero,
+        )
+
+
+def as_kernel_input(X):
+    """CSR with sorted, summed-duplicate int32 indices, or dense as given.
+
+    CSC and COO become CSR (a copy the row-wise kernels need); int64 indices
+    are narrowed to int32 when they fit, so every sparse input reaches the same
+    compiled kernel.
+    """
+    if not sp.issparse(X):
+        return X
+    X = sp.csr_matrix(X) if not isinstance(X, sp.csr_matrix) else X
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    if X.indices.dtype != np.int32 or X.indptr.dtype != np.int32:
+        if X.nnz > MAX_INT or X.shape[1] > MAX_INT:
+            raise ValueError(
+                "Sparse input with more than 2**31 - 1 stored values or columns is "
+                "not supported; split it into chunks and use partial_fit."
+            )
+        X = sp.csr_matrix(
+            (X.data, X.indices.astype(np.int32), X.indptr.astype(np.int32)), shape=X.shape
+        )
+    return X
+
+
+def results_to_arrays(states, settings, dtype):
+    """Stack per-problem states into (standard, average, model) coef/intercepts."""
+    coef = np.vstack([s.coef for s in states]).astype(dtype, copy=False)
+    intercept = np.array([s.intercept for s in states], dtype=dtype)
+    avg_coef = np.vstack([s.avg_coef for s in states]).astype(dtype, copy=False)
+    avg_intercept = np.array([s.avg_intercept for s in states], dtype=dtype)
+    model = [model_weights(s, settings) for s in states]
+    model_coef = np.vstack([m[0] for m in model]).astype(dtype, copy=False)
+    model_intercept = np.array([m[1] for m in model], dtype=dtype)
+    return coef, intercept, avg_coef, avg_intercept, model_coef, model_intercept
+
+
+def initial_states(n_models, n_features, dtype, t, coef=None, intercept=None,
+                   avg_coef=None, avg_intercept=None):
+    """Fresh or continued (copied) states for ``n_models`` linear models."""
+    states = []
+    for k in range(n_models):
+        s = LinearState.zeros(n_features, dtype, t=t)
+        if coef is not None:
+            s.coef[:] = coef[k]
+            s.intercept = float(intercept[k])
+        if avg_coef is not None:
+            s.avg_coef[:] = avg_coef[k]
+            s.avg_intercept = float(avg_intercept[k])
+        states.append(s)
+    return states

@@ -1,0 +1,383 @@
+"""SGDClassifier: scikit-learn's SGDClassifier on fastloss kernels."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.utils._available_if import available_if
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from ..losses import CLASSIFICATION_LOSSES, Loss
+from ._base import BaseSGD, atomic_fit, initial_states, results_to_arrays
+
+
+class SGDClassifier(LinearClassifierMixin, BaseSGD):
+    """Linear classifiers (SVM, logistic regression, ...) trained by SGD.
+
+    A drop-in replacement for :class:`sklearn.linear_model.SGDClassifier`: the
+    same parameters, defaults, methods and fitted attributes, with the epoch
+    loop compiled by Numba.  Multiclass problems are solved one-vs-rest, the
+    classes in parallel threads with ``n_jobs``.
+
+    Parameters
+    ----------
+    loss : str or Loss, default="hinge"
+        A scikit-learn loss name ("hinge", "log_loss", "modified_huber",
+        "squared_hinge", "perceptron", "squared_error", "huber",
+        "epsilon_insensitive", "squared_epsilon_insensitive") or a
+        :class:`fastloss.losses.Loss` object, whose parameters are then
+        searchable as ``loss__<name>``.
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+    alpha : float, default=1e-4
+        Regularisation strength; also sets the "optimal" learning rate.
+    l1_ratio : float, default=0.15
+        Elastic-net mixing (0 is L2, 1 is L1); used with "elasticnet".
+    fit_intercept : bool, default=True
+    max_iter : int, default=1000
+        Maximum number of epochs of :meth:`fit`.
+    tol : float or None, default=1e-3
+        Stop when the objective (or, with early stopping, the validation
+        score) has not improved by ``tol`` for ``n_iter_no_change`` epochs.
+    shuffle : bool, default=True
+        Shuffle the training data before every epoch.
+    verbose : int, default=0
+        Print one report per epoch.
+    epsilon : float, default=0.1
+        Width parameter of the "huber", "epsilon_insensitive" and
+        "squared_epsilon_insensitive" losses given by name.
+    n_jobs : int, default=None
+        Threads for one-vs-rest classes (``None`` means 1, -1 all cores).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling and the early-stopping split.
+    learning_rate : {"optimal", "constant", "invscaling", "adaptive"}, default="optimal"
+        Step size schedule: ``1 / (alpha (t0 + t))``, ``eta0``,
+        ``eta0 / t ** power_t``, or ``eta0`` divided by 5 whenever the
+        stopping criterion stalls.
+    eta0 : float, default=0.01
+        Initial step size of the "constant", "invscaling" and "adaptive" schedules.
+    power_t : float, default=0.5
+        Exponent of the "invscaling" schedule.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified) and stop on
+        the validation accuracy.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=5
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into the sample weights.
+    warm_start : bool, default=False
+        Start :meth:`fit` from the previous solution.
+    average : bool or int, default=False
+        Average the iterates (ASGD); an int ``N`` starts averaging at sample ``N``.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    n_iter_ : int
+        Epochs run by the last fit (the largest over one-vs-rest classes).
+    t_ : float
+        Number of updates made so far, plus one.
+    classes_ : ndarray of shape (n_classes,)
+    loss_function_ : Loss
+        The loss object trained with.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when ``X`` has string column names.
+
+    Notes
+    -----
+    Differences from scikit-learn, all deliberate: the intercept is not damped
+    on sparse data (so dense and sparse inputs give the same model); L1
+    penalties are caught up for every feature at the end of each epoch; the
+    ``tol`` criterion adds the penalty at the end of the epoch rather than
+    averaging it over samples; early stopping scores the averaged weights when
+    averaging is on; negative ``power_t`` is rejected.
+    """
+
+    _loss_names = CLASSIFICATION_LOSSES
+
+    _parameter_constraints: dict = {
+        **BaseSGD._parameter_constraints,
+        "loss": [StrOptions(set(CLASSIFICATION_LOSSES)), Loss],
+        "n_jobs": [Integral, None],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def __init__(
+        self,
+        loss="hinge",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        n_jobs=None,
+        random_state=None,
+        learning_rate="optimal",
+        eta0=0.01,
+        power_t=0.5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        class_weight=None,
+        warm_start=False,
+        average=False,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.average = average
+
+    # ------------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the model by SGD over ``max_iter`` epochs at most.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        coef_init : ndarray of shape (n_classes, n_features), default=None
+            Initial coefficients (warm start).
+        intercept_init : ndarray of shape (n_classes,), default=None
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : SGDClassifier
+        """
+        self._check_settings()
+        loss = self._resolve_loss()
+        X, y = self._validate_Xy(X, y, reset=True)
+        check_classification_targets(y)
+        classes = np.unique(y)
+        self._check_n_classes(classes)
+        if self.warm_start and hasattr(self, "coef_") and coef_init is None:
+            coef_init, intercept_init = self._standard_coef, self._standard_intercept
+        coef_init, intercept_init = _check_init(coef_init, intercept_init, classes, X)
+        self._train(X, y, classes, sample_weight, loss, self.max_iter, t=1.0,
+                    coef=coef_init, intercept=intercept_init)
+        if self.tol is not None and self.n_iter_ == self.max_iter:
+            warnings.warn(
+                "Maximum number of iteration reached before convergence. Consider "
+                "increasing max_iter to improve the fit.",
+                ConvergenceWarning,
+            )
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch of SGD over the given samples.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            All the classes; required on the first call, ignored after.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : SGDClassifier
+        """
+        first_call = not hasattr(self, "classes_")
+        if first_call:
+            self._check_settings(for_partial_fit=True)
+            if self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight 'balanced' is not supported for partial_fit. In "
+                    "order to use 'balanced' weights, use compute_class_weight("
+                    "'balanced', classes=classes, y=y). In place of y you can use a "
+                    "large enough sample of the full training set target to properly "
+                    "estimate the class frequency distributions. Pass the resulting "
+                    "weights as the class_weight parameter."
+                )
+        loss = self._resolve_loss()
+        X, y = self._validate_Xy(X, y, reset=first_call)
+        check_classification_targets(y)
+        _check_partial_fit_first_call(self, classes)
+        self._check_n_classes(self.classes_)
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"The target label(s) {unseen.tolist()} in y do not exist in the "
+                f"initial classes {self.classes_.tolist()}."
+            )
+        if first_call:
+            self._train(X, y, self.classes_, sample_weight, loss, 1, t=1.0)
+        else:
+            self._train(
+                X, y, self.classes_, sample_weight, loss, 1, t=self.t_,
+                coef=self._standard_coef, intercept=self._standard_intercept,
+                avg_coef=self._average_coef, avg_intercept=self._average_intercept,
+            )
+        return self
+
+    def _check_n_classes(self, classes):
+        if classes.shape[0] < 2:
+            raise ValueError(
+                "The number of classes has to be greater than one; got "
+                f"{classes.shape[0]} class"
+            )
+
+    def _train(self, X, y, classes, sample_weight, loss, max_iter, t,
+               coef=None, intercept=None, avg_coef=None, avg_intercept=None):
+        """Train one model (binary) or one per class (one-vs-rest) and set attributes."""
+        sample_weight = self._sample_weight(sample_weight, X, allow_all_zero=self.early_stopping)
+        class_weight = compute_class_weight(self.class_weight, classes=classes, y=y)
+        settings = self._settings(loss, max_iter)
+        early = self.early_stopping and max_iter > 1
+        if early:
+            train_idx, val_idx = self._validation_split(y, sample_weight, stratify=True)
+        else:
+            train_idx, val_idx = np.arange(y.shape[0], dtype=np.int64), None
+
+        binary = classes.shape[0] == 2
+        positives = [classes[1]] if binary else list(classes)
+        n_models = len(positives)
+        states = initial_states(n_models, X.shape[1], X.dtype, t, coef, intercept,
+                                avg_coef, avg_intercept)
+        problems = []
+        for k, positive in enumerate(positives):
+            is_pos = y == positive
+            target = np.where(is_pos, 1.0, -1.0)
+            pos_w = class_weight[1] if binary else class_weight[k]
+            neg_w = class_weight[0] if binary else 1.0
+            sw = sample_weight * np.where(is_pos, pos_w, neg_w)
+            score = _accuracy_score_fn(X, target, sw, val_idx) if early else None
+            problems.append((target, sw, states[k], score))
+
+        states = self._train_problems(X, problems, settings, train_idx, max_iter, self.n_jobs)
+
+        (self._standard_coef, self._standard_intercept, self._average_coef,
+         self._average_intercept, self.coef_, self.intercept_) = results_to_arrays(
+            states, settings, X.dtype)
+        self.n_iter_ = max(s.n_iter for s in states)
+        self.t_ = max(s.t for s in states)
+        self.classes_ = classes
+        self.loss_function_ = loss
+
+    # ------------------------------------------------------------- prediction
+    def _probabilistic_link(self):
+        loss = self.loss_function_ if hasattr(self, "loss_function_") else self._resolve_loss()
+        return loss.link if loss.link.gives_probabilities else None
+
+    def _check_proba(self):
+        if self._probabilistic_link() is None:
+            raise AttributeError(
+                f"probability estimates are not available for loss={self.loss!r}; "
+                "use loss='log_loss' or 'modified_huber', or calibrate with "
+                "sklearn.calibration.CalibratedClassifierCV."
+            )
+        return True
+
+    @available_if(_check_proba)
+    def predict_proba(self, X):
+        """Probability estimates (log loss and modified Huber).
+
+        Binary probabilities come from the loss's link; one-vs-rest ones are
+        normalised over the classes, as scikit-learn does.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        prob = np.asarray(self._probabilistic_link().inverse(self.decision_function(X)),
+                          dtype=np.float64)
+        if prob.ndim == 1:
+            return np.column_stack([1.0 - prob, prob])
+        total = prob.sum(axis=1)
+        all_zero = total == 0
+        prob[all_zero] = 1.0
+        total[all_zero] = prob.shape[1]
+        return prob / total[:, None]
+
+    @available_if(_check_proba)
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+
+def _accuracy_score_fn(X, target, sample_weight, val_idx):
+    """Weighted validation accuracy of a binary model on targets in {-1, +1}."""
+    X_val, y_val, w_val = X[val_idx], target[val_idx], sample_weight[val_idx]
+
+    def score(coef, intercept):
+        pred = np.where(X_val @ coef + intercept > 0, 1.0, -1.0)
+        return float(np.average(pred == y_val, weights=w_val))
+
+    return score
+
+
+def _check_init(coef_init, intercept_init, classes, X):
+    """Shape-check user initial values; returns (n_models, n_features) and (n_models,)."""
+    n_models = 1 if classes.shape[0] == 2 else classes.shape[0]
+    n_features = X.shape[1]
+    if coef_init is not None:
+        coef_init = np.asarray(coef_init, dtype=X.dtype).reshape(-1, n_features) \
+            if np.size(coef_init) == n_models * n_features else None
+        if coef_init is None:
+            raise ValueError(
+                f"Provided coef_init does not match dataset: expected shape "
+                f"({n_models}, {n_features})."
+            )
+    if intercept_init is not None:
+        intercept_init = np.asarray(intercept_init, dtype=np.float64).ravel()
+        if intercept_init.shape != (n_models,):
+            raise ValueError(
+                f"Provided intercept_init does not match dataset: expected shape "
+                f"({n_models},)."
+            )
+    if coef_init is not None and intercept_init is None:
+        intercept_init = np.zeros(n_models)
+    if intercept_init is not None and coef_init is None:
+        coef_init = np.zeros((n_models, n_features), dtype=X.dtype)
+    return coef_init, intercept_init

@@ -1,0 +1,246 @@
+"""SGDRegressor: scikit-learn's SGDRegressor on fastloss kernels."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..losses import REGRESSION_LOSSES, Loss
+from ._base import BaseSGD, as_kernel_input, atomic_fit, initial_states, results_to_arrays
+
+
+class SGDRegressor(RegressorMixin, BaseSGD):
+    """Linear regression (least squares, Huber, SVR, ...) trained by SGD.
+
+    A drop-in replacement for :class:`sklearn.linear_model.SGDRegressor`: the
+    same parameters, defaults, methods and fitted attributes, with the epoch
+    loop compiled by Numba.
+
+    Parameters
+    ----------
+    loss : str or Loss, default="squared_error"
+        "squared_error", "huber", "epsilon_insensitive",
+        "squared_epsilon_insensitive", or a regression
+        :class:`fastloss.losses.Loss` object (searchable as ``loss__<name>``).
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+    alpha : float, default=1e-4
+    l1_ratio : float, default=0.15
+    fit_intercept : bool, default=True
+    max_iter : int, default=1000
+    tol : float or None, default=1e-3
+    shuffle : bool, default=True
+    verbose : int, default=0
+    epsilon : float, default=0.1
+        Width parameter of the losses given by name that have one.
+    random_state : int, RandomState instance or None, default=None
+    learning_rate : {"invscaling", "constant", "optimal", "adaptive"}, default="invscaling"
+    eta0 : float, default=0.01
+    power_t : float, default=0.25
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop on its R^2.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=5
+    warm_start : bool, default=False
+    average : bool or int, default=False
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : ndarray of shape (1,)
+    n_iter_ : int
+    t_ : float
+    loss_function_ : Loss
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    Notes
+    -----
+    See :class:`fastloss.SGDClassifier` for the deliberate differences from
+    scikit-learn.
+    """
+
+    _loss_names = REGRESSION_LOSSES
+
+    _parameter_constraints: dict = {
+        **BaseSGD._parameter_constraints,
+        "loss": [StrOptions(set(REGRESSION_LOSSES)), Loss],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        random_state=None,
+        learning_rate="invscaling",
+        eta0=0.01,
+        power_t=0.25,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        warm_start=False,
+        average=False,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.average = average
+
+    def _resolve_loss(self):
+        loss = super()._resolve_loss()
+        if loss.is_classification:
+            raise ValueError(
+                f"{type(loss).__name__} is a classification loss; SGDRegressor needs "
+                "a regression loss. Use fastloss.SGDClassifier for classification."
+            )
+        return loss
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the model by SGD over ``max_iter`` epochs at most.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        coef_init : ndarray of shape (n_features,), default=None
+        intercept_init : ndarray of shape (1,), default=None
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : SGDRegressor
+        """
+        self._check_settings()
+        loss = self._resolve_loss()
+        X, y = self._validate_Xy(X, y, reset=True, y_numeric=True)
+        if self.warm_start and hasattr(self, "coef_") and coef_init is None:
+            coef_init, intercept_init = self._standard_coef, self._standard_intercept
+        n_features = X.shape[1]
+        if coef_init is not None:
+            coef_init = np.asarray(coef_init, dtype=X.dtype).ravel()
+            if coef_init.shape != (n_features,):
+                raise ValueError(
+                    f"Provided coef_init does not match dataset: expected shape ({n_features},)."
+                )
+        if intercept_init is not None:
+            intercept_init = np.asarray(intercept_init, dtype=np.float64).ravel()
+            if intercept_init.shape != (1,):
+                raise ValueError("Provided intercept_init does not match dataset: expected shape (1,).")
+        self._train(X, y, sample_weight, loss, self.max_iter, t=1.0,
+                    coef=coef_init, intercept=intercept_init)
+        if self.tol is not None and self.n_iter_ == self.max_iter:
+            warnings.warn(
+                "Maximum number of iteration reached before convergence. Consider "
+                "increasing max_iter to improve the fit.",
+                ConvergenceWarning,
+            )
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch of SGD over the given samples.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : SGDRegressor
+        """
+        first_call = not hasattr(self, "coef_")
+        if first_call:
+            self._check_settings(for_partial_fit=True)
+        loss = self._resolve_loss()
+        X, y = self._validate_Xy(X, y, reset=first_call, y_numeric=True)
+        if first_call:
+            self._train(X, y, sample_weight, loss, 1, t=1.0)
+        else:
+            self._train(
+                X, y, sample_weight, loss, 1, t=self.t_,
+                coef=self._standard_coef, intercept=self._standard_intercept,
+                avg_coef=self._average_coef, avg_intercept=self._average_intercept,
+            )
+        return self
+
+    def _train(self, X, y, sample_weight, loss, max_iter, t, coef=None, intercept=None,
+               avg_coef=None, avg_intercept=None):
+        sample_weight = self._sample_weight(sample_weight, X, allow_all_zero=self.early_stopping)
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        settings = self._settings(loss, max_iter)
+        early = self.early_stopping and max_iter > 1
+        if early:
+            train_idx, val_idx = self._validation_split(y, sample_weight, stratify=False)
+            score = _r2_score_fn(X, y, sample_weight, val_idx)
+        else:
+            train_idx, score = np.arange(y.shape[0], dtype=np.int64), None
+        reshape = (lambda a: None if a is None else np.reshape(a, (1, -1)))
+        state, = initial_states(1, X.shape[1], X.dtype, t, reshape(coef), intercept,
+                                reshape(avg_coef), avg_intercept)
+        state, = self._train_problems(X, [(y, sample_weight, state, score)], settings,
+                                      train_idx, max_iter)
+        (std_coef, self._standard_intercept, avg, self._average_intercept,
+         model_coef, self.intercept_) = results_to_arrays([state], settings, X.dtype)
+        self._standard_coef, self._average_coef, self.coef_ = std_coef[0], avg[0], model_coef[0]
+        self.n_iter_ = state.n_iter
+        self.t_ = state.t
+        self.loss_function_ = loss
+
+    def predict(self, X):
+        """Predict with the linear model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = as_kernel_input(validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False))
+        return np.asarray(X @ self.coef_).ravel() + self.intercept_[0]
+
+
+def _r2_score_fn(X, y, sample_weight, val_idx):
+    """Weighted validation R^2 of a linear model."""
+    X_val, y_val, w_val = X[val_idx], y[val_idx], sample_weight[val_idx]
+
+    def score(coef, intercept):
+        return float(r2_score(y_val, X_val @ coef + intercept, sample_weight=w_val))
+
+    return score

@@ -1,0 +1,204 @@
+"""The epoch loop around the compiled kernels: shuffling, stopping, divergence.
+
+An estimator reduces its task to one or more *problems* (a binary
+classification, one class of one-vs-rest, a regression), each a target vector, a
+weight vector and a :class:`LinearState`, and hands them to :func:`train`.  The
+loop over epochs is Python (one kernel call an epoch) so that verbose output,
+early stopping and interruption happen between epochs; the loop over samples
+is compiled.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._kernels import _layout as L
+from .._kernels.sgd_epoch import sgd_epoch_csr, sgd_epoch_dense
+from ..losses import Loss
+
+
+@dataclass
+class LinearState:
+    """Trainable state of one linear model; arrays of shape (n_features,)."""
+
+    coef: np.ndarray
+    avg_coef: np.ndarray
+    intercept: float = 0.0
+    avg_intercept: float = 0.0
+    t: float = 1.0
+    n_iter: int = 0
+
+    @classmethod
+    def zeros(cls, n_features, dtype, t=1.0):
+        return cls(np.zeros(n_features, dtype), np.zeros(n_features, dtype), t=t)
+
+    def copy(self):
+        return LinearState(
+            self.coef.copy(), self.avg_coef.copy(), self.intercept,
+            self.avg_intercept, self.t, self.n_iter,
+        )
+
+
+@dataclass
+class Settings:
+    """Everything about how to train, resolved from an estimator's parameters."""
+
+    loss: Loss
+    schedule: str  # "constant", "optimal", "invscaling" or "adaptive"
+    eta0: float
+    power_t: float
+    alpha: float
+    l1_ratio: float  # share of alpha that is L1 (0 for "l2", 1 for "l1")
+    penalized: bool
+    average: int  # first averaged step, 0 = no averaging
+    fit_intercept: bool
+    max_iter: int
+    tol: float | None
+    n_iter_no_change: int
+    shuffle: bool
+    verbose: int
+    loss_params: np.ndarray = field(init=False)
+
+    def __post_init__(self):
+        self.loss_params = np.ascontiguousarray(self.loss._kernel_params(), np.float64)
+
+    def hyper(self, eta0):
+        h = np.zeros(L.H_SIZE)
+        h[L.H_SCHEDULE] = {"optimal": L.OPTIMAL, "invscaling": L.INVSCALING}.get(
+            self.schedule, L.CONSTANT
+        )
+        h[L.H_ETA0] = eta0
+        h[L.H_POWER_T] = self.power_t
+        h[L.H_ALPHA] = self.alpha
+        if self.schedule == "optimal":
+            h[L.H_OPTIMAL_T0] = self._optimal_t0()
+        if self.penalized:
+            h[L.H_L2] = 1.0 - self.l1_ratio
+            h[L.H_L1] = self.l1_ratio
+        h[L.H_AVERAGE_START] = self.average
+        h[L.H_FIT_INTERCEPT] = float(self.fit_intercept)
+        h[L.H_COMPUTE_LOSS] = float(self.tol is not None or self.verbose > 0)
+        return h
+
+    def _optimal_t0(self):
+        # Bottou's heuristic, as scikit-learn: the first step size is about
+        # typw / max(1, |dloss|) for a typical weight typw = 1 / sqrt(sqrt(alpha)).
+        typw = np.sqrt(1.0 / np.sqrt(self.alpha))
+        dloss = self.loss.gradient(np.array([1.0]), np.array([-typw]))[0]
+        eta_first = typw / max(1.0, dloss)
+        return 1.0 / (eta_first * self.alpha)
+
+    def penalty(self, coef):
+        if not self.penalized:
+            return 0.0
+        coef = coef.astype(np.float64, copy=False)
+        return self.alpha * (
+            (1.0 - self.l1_ratio) * 0.5 * float(coef @ coef)
+            + self.l1_ratio * float(np.abs(coef).sum())
+        )
+
+
+def model_weights(state: LinearState, settings: Settings):
+    """The coefficients the model predicts with: averaged once averaging began."""
+    if settings.average and settings.average <= state.t - 1:
+        return state.avg_coef, state.avg_intercept
+    return state.coef, state.intercept
+
+
+def _run_epoch(X, y, sample_weight, order, settings, hyper, state, l1_q, kstate):
+    args = (
+        y, sample_weight, order, settings.loss._code, settings.loss_params, hyper,
+        state.coef, state.avg_coef, l1_q, kstate,
+    )
+    if sp.issparse(X):
+        return sgd_epoch_csr(X.data, X.indices, X.indptr, *args)
+    return sgd_epoch_dense(X, *args)
+
+
+def _diverged(epoch, what):
+    return ValueError(
+        f"Floating-point under-/overflow occurred at epoch #{epoch} ({what} is "
+        "no longer finite). Scaling input data with StandardScaler or "
+        "MinMaxScaler might help; otherwise lower eta0 or use "
+        "learning_rate='optimal' or 'adaptive'."
+    )
+
+
+def train(X, y, sample_weight, train_idx, settings, state, seed, max_iter,
+          validation_score=None):
+    """Train one linear model in place for up to ``max_iter`` epochs.
+
+    Parameters
+    ----------
+    X : ndarray (n_samples, n_features) C-contiguous, or CSR with int32 indices
+    y, sample_weight : float64 (n_samples,)
+    train_idx : int64 (n_train,)
+        Rows to learn from (the rest is the validation set).
+    settings : Settings
+    state : LinearState
+        Updated in place; on an exception it is left half-trained, so callers
+        pass a copy of anything they must keep.
+    seed : int
+        Seed of this problem's shuffling.
+    max_iter : int
+    validation_score : callable (coef, intercept) -> float, optional
+        With it, stop when the validation score stops improving by ``tol``;
+        without it, when the training objective stops decreasing by ``tol``.
+    """
+    rng = np.random.default_rng(seed)
+    kstate = np.array([state.intercept, state.avg_intercept, state.t, 0.0])
+    l1_q = np.zeros(state.coef.shape[0])
+    tol = -np.inf if settings.tol is None else settings.tol
+    eta0 = settings.eta0
+    best, no_improvement = -np.inf if validation_score else np.inf, 0
+    n_train = train_idx.shape[0]
+    t_start = time.perf_counter()
+    epoch = 0
+    for epoch in range(1, max_iter + 1):
+        if settings.verbose:
+            print(f"-- Epoch {epoch}")
+        order = rng.permutation(train_idx) if settings.shuffle else train_idx
+        hyper = settings.hyper(eta0)
+        loss_sum = _run_epoch(X, y, sample_weight, order, settings, hyper, state, l1_q, kstate)
+        state.intercept, state.avg_intercept, state.t = kstate[0], kstate[1], kstate[2]
+        if not np.isfinite(state.intercept) or not np.isfinite(loss_sum):
+            raise _diverged(epoch, "the intercept or the training loss")
+        if not np.all(np.isfinite(state.coef)):
+            raise _diverged(epoch, "a coefficient")
+
+        coef, intercept = model_weights(state, settings)
+        if validation_score is not None:
+            score = validation_score(coef, intercept)
+            improved = score >= best + tol
+            best = max(best, score)
+            report = f", Validation score: {score:f}"
+        else:
+            objective = loss_sum / n_train + settings.penalty(state.coef)
+            improved = objective <= best - tol
+            best = min(best, objective)
+            report = f", Objective: {objective:f}"
+        no_improvement = 0 if improved else no_improvement + 1
+        if settings.verbose:
+            print(
+                f"Norm: {np.linalg.norm(coef):.2f}, NNZs: {np.count_nonzero(coef)}, "
+                f"Bias: {intercept:.6f}, T: {epoch * n_train}, "
+                f"Avg. loss: {loss_sum / n_train:f}{report}"
+            )
+            print(f"Total training time: {time.perf_counter() - t_start:.2f} seconds.")
+        if no_improvement >= settings.n_iter_no_change:
+            if settings.schedule == "adaptive" and eta0 > 1e-6:
+                eta0 /= 5.0
+                no_improvement = 0
+            else:
+                if settings.verbose:
+                    print(
+                        f"Convergence after {epoch} epochs took "
+                        f"{time.perf_counter() - t_start:.2f} seconds"
+                    )
+                break
+    state.n_iter = epoch
+    return state

@@ -1,0 +1,129 @@
+"""Binary classification losses on margins ``z = y * p`` with ``y`` in {-1, +1}."""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+
+from . import _scalar
+from ._base import Loss
+from ._link import CLIPPED_LINEAR, LOGIT
+
+
+def _check_real(owner, name, value, low=None, low_inclusive=True):
+    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
+        raise ValueError(
+            f"{type(owner).__name__}: {name} must be a finite real number; got {value!r}."
+        )
+    if low is not None and (value < low or (value == low and not low_inclusive)):
+        op = ">=" if low_inclusive else ">"
+        raise ValueError(
+            f"{type(owner).__name__}: {name} must be {op} {low}; got {value!r}."
+        )
+
+
+class Hinge(Loss):
+    """Hinge loss ``max(0, threshold - y p)``: the linear SVM.
+
+    Parameters
+    ----------
+    threshold : float, default=1.0
+        Margin below which a sample is penalised; ``threshold=0`` is the
+        perceptron criterion.
+
+    Notes
+    -----
+    Target domain {-1, +1}; no probabilities (use ``LogLoss`` or
+    ``ModifiedHuber``, or calibrate).  Use it for a maximum-margin linear
+    classifier; it is scikit-learn's default ``loss="hinge"``.
+    """
+
+    _code = _scalar.HINGE
+    is_classification = True
+
+    def __init__(self, threshold: float = 1.0):
+        self.threshold = threshold
+
+    def _validate(self):
+        _check_real(self, "threshold", self.threshold, low=0.0)
+
+    def _kernel_params(self):
+        return np.array([float(self.threshold)])
+
+
+class Perceptron(Hinge):
+    """Perceptron criterion ``max(0, -y p)``: hinge loss with threshold 0.
+
+    Notes
+    -----
+    Target domain {-1, +1}.  Updates only on mistakes; scikit-learn's
+    ``loss="perceptron"``.
+    """
+
+    def __init__(self):
+        pass
+
+    def _validate(self):
+        pass
+
+    def _kernel_params(self):
+        return np.zeros(1)
+
+
+class SquaredHinge(Loss):
+    """Squared hinge ``max(0, threshold - y p) ** 2``: a differentiable SVM loss.
+
+    Parameters
+    ----------
+    threshold : float, default=1.0
+        Margin below which a sample is penalised.
+
+    Notes
+    -----
+    Target domain {-1, +1}.  Smooth, so it converges more steadily than
+    hinge; penalises large violations quadratically (less robust to outliers).
+    """
+
+    _code = _scalar.SQUARED_HINGE
+    is_classification = True
+
+    def __init__(self, threshold: float = 1.0):
+        self.threshold = threshold
+
+    def _validate(self):
+        _check_real(self, "threshold", self.threshold, low=0.0)
+
+    def _kernel_params(self):
+        return np.array([float(self.threshold)])
+
+
+class LogLoss(Loss):
+    """Logistic loss ``log(1 + exp(-y p))``: logistic regression.
+
+    Notes
+    -----
+    Target domain {-1, +1}; link logit, so ``predict_proba`` gives
+    ``expit(p)``.  Evaluated without overflow: at ``|y p| = 1e6`` the loss is
+    exactly ``1e6`` or ``0``.  scikit-learn's ``loss="log_loss"``.
+    """
+
+    _code = _scalar.LOG
+    is_classification = True
+    link = LOGIT
+
+
+class ModifiedHuber(Loss):
+    """Modified Huber: ``(1 - y p)^2`` for ``y p`` in [-1, 1], ``-4 y p`` below,
+    0 above.
+
+    Notes
+    -----
+    Target domain {-1, +1}.  Smooth and robust to outliers; gives probability
+    estimates ``(clip(p, -1, 1) + 1) / 2``.  scikit-learn's
+    ``loss="modified_huber"``.
+    """
+
+    _code = _scalar.MODIFIED_HUBER
+    is_classification = True
+    link = CLIPPED_LINEAR

@@ -1,0 +1,84 @@
+"""Regression losses on the residual ``p - y``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _scalar
+from ._base import Loss
+from ._classification import _check_real
+
+
+class SquaredError(Loss):
+    """Half squared error ``0.5 (p - y)^2``: ordinary least squares.
+
+    Notes
+    -----
+    Any finite real target.  scikit-learn's ``loss="squared_error"``.
+    """
+
+    _code = _scalar.SQUARED_ERROR
+
+
+class _EpsilonLoss(Loss):
+    """A regression loss with one width parameter ``epsilon``."""
+
+    def __init__(self, epsilon: float = 0.1):
+        self.epsilon = epsilon
+
+    def _validate(self):
+        _check_real(self, "epsilon", self.epsilon, low=0.0)
+
+    def _kernel_params(self):
+        return np.array([float(self.epsilon)])
+
+
+class Huber(_EpsilonLoss):
+    """Huber loss: ``0.5 r^2`` for ``|r| <= epsilon``, ``epsilon (|r| - epsilon/2)``
+    beyond, with ``r = p - y``.
+
+    Parameters
+    ----------
+    epsilon : float, default=0.1
+        Residual size where the loss turns from quadratic to linear.
+
+    Notes
+    -----
+    Any finite real target.  Robust regression: outliers pull with a bounded
+    force.  scikit-learn's ``loss="huber"``.
+    """
+
+    _code = _scalar.HUBER
+
+
+class EpsilonInsensitive(_EpsilonLoss):
+    """Epsilon-insensitive loss ``max(0, |y - p| - epsilon)``: linear SVR.
+
+    Parameters
+    ----------
+    epsilon : float, default=0.1
+        Width of the tube inside which errors cost nothing.
+
+    Notes
+    -----
+    Any finite real target.  scikit-learn's ``loss="epsilon_insensitive"``.
+    """
+
+    _code = _scalar.EPSILON_INSENSITIVE
+
+
+class SquaredEpsilonInsensitive(_EpsilonLoss):
+    """Squared epsilon-insensitive loss ``max(0, |y - p| - epsilon)^2``.
+
+    Parameters
+    ----------
+    epsilon : float, default=0.1
+        Width of the tube inside which errors cost nothing.
+
+    Notes
+    -----
+    Any finite real target.  A smooth SVR loss; scikit-learn's
+    ``loss="squared_epsilon_insensitive"``.
+    """
+
+    _code = _scalar.SQUARED_EPSILON_INSENSITIVE
