@@ -30,9 +30,12 @@ S_INTERCEPT = 0
 S_AVG_INTERCEPT = 1
 S_T = 2  # number of the next step, starting at 1 (scikit-learn's t_)
 S_L1_U = 3  # cumulative L1 penalty per unit weight (Tsuruoka et al., 2009)
-S_SIZE = 4
+S_N_CLIPS = 4  # derivatives clipped to +-MAX_DLOSS
+S_SIZE = 5
 
-#: Derivatives are clipped to +-MAX_DLOSS, as scikit-learn does.
+#: Derivatives are clipped to +-MAX_DLOSS, as scikit-learn does: the 'optimal'
+#: schedule takes huge first steps by design and SGD recovers from them.  With a
+#: step size the user chose, the driver treats a clipped derivative as divergence.
 MAX_DLOSS = 1e12
 #: Below this the weight scale is folded into the weights.
 MIN_SCALE = 1e-9

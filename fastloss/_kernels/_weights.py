@@ -25,11 +25,12 @@ def step_size(schedule, eta0, power_t, optimal_t0, alpha, t):
 
 @jit()
 def clip_dloss(d):
+    """Clip a derivative to +-MAX_DLOSS; returns (clipped value, 1 if clipped)."""
     if d > MAX_DLOSS:
-        return MAX_DLOSS
+        return MAX_DLOSS, 1
     if d < -MAX_DLOSS:
-        return -MAX_DLOSS
-    return d
+        return -MAX_DLOSS, 1
+    return d, 0
 
 
 @jit()

@@ -42,6 +42,7 @@ from ._layout import (
     S_AVG_INTERCEPT,
     S_INTERCEPT,
     S_L1_U,
+    S_N_CLIPS,
     S_T,
 )
 from ._weights import (
@@ -90,6 +91,7 @@ def sgd_epoch_dense(
     scale, avg_a, avg_b = 1.0, 0.0, 1.0
     n_features = X.shape[1]
     loss_sum = 0.0
+    n_clips = 0
 
     for k in range(order.shape[0]):
         i = order[k]
@@ -99,7 +101,9 @@ def sgd_epoch_dense(
         sw = sample_weight[i]
         if compute_loss:
             loss_sum += sw * loss_value(loss_code, y[i], p, loss_params)
-        update = -eta * sw * clip_dloss(loss_derivative(loss_code, y[i], p, loss_params))
+        dloss, clipped = clip_dloss(loss_derivative(loss_code, y[i], p, loss_params))
+        n_clips += clipped
+        update = -eta * sw * dloss
 
         if l2 > 0.0:
             scale, avg_a, avg_b = shrink_or_fold(
@@ -131,6 +135,7 @@ def sgd_epoch_dense(
     finish_epoch(coef, avg_coef, l1_q, scale, avg_a, avg_b, u, l1 > 0.0)
     state[S_INTERCEPT], state[S_AVG_INTERCEPT] = intercept, avg_intercept
     state[S_T], state[S_L1_U] = t, u
+    state[S_N_CLIPS] += n_clips
     return loss_sum
 
 
@@ -162,6 +167,7 @@ def sgd_epoch_csr(
     t, u = state[S_T], state[S_L1_U]
     scale, avg_a, avg_b = 1.0, 0.0, 1.0
     loss_sum = 0.0
+    n_clips = 0
 
     for k in range(order.shape[0]):
         i = order[k]
@@ -171,7 +177,9 @@ def sgd_epoch_csr(
         sw = sample_weight[i]
         if compute_loss:
             loss_sum += sw * loss_value(loss_code, y[i], p, loss_params)
-        update = -eta * sw * clip_dloss(loss_derivative(loss_code, y[i], p, loss_params))
+        dloss, clipped = clip_dloss(loss_derivative(loss_code, y[i], p, loss_params))
+        n_clips += clipped
+        update = -eta * sw * dloss
 
         if l2 > 0.0:
             scale, avg_a, avg_b = shrink_or_fold(
@@ -201,4 +209,5 @@ def sgd_epoch_csr(
     finish_epoch(coef, avg_coef, l1_q, scale, avg_a, avg_b, u, l1 > 0.0)
     state[S_INTERCEPT], state[S_AVG_INTERCEPT] = intercept, avg_intercept
     state[S_T], state[S_L1_U] = t, u
+    state[S_N_CLIPS] += n_clips
     return loss_sum

@@ -121,8 +121,8 @@ def _run_epoch(X, y, sample_weight, order, settings, hyper, state, l1_q, kstate)
 
 def _diverged(epoch, what):
     return ValueError(
-        f"Floating-point under-/overflow occurred at epoch #{epoch} ({what} is "
-        "no longer finite). Scaling input data with StandardScaler or "
+        f"Floating-point under-/overflow occurred at epoch #{epoch} ({what}): "
+        "training diverged. Scaling input data with StandardScaler or "
         "MinMaxScaler might help; otherwise lower eta0 or use "
         "learning_rate='optimal' or 'adaptive'."
     )
@@ -150,7 +150,8 @@ def train(X, y, sample_weight, train_idx, settings, state, seed, max_iter,
         without it, when the training objective stops decreasing by ``tol``.
     """
     rng = np.random.default_rng(seed)
-    kstate = np.array([state.intercept, state.avg_intercept, state.t, 0.0])
+    kstate = np.zeros(L.S_SIZE)
+    kstate[[L.S_INTERCEPT, L.S_AVG_INTERCEPT, L.S_T]] = state.intercept, state.avg_intercept, state.t
     l1_q = np.zeros(state.coef.shape[0])
     tol = -np.inf if settings.tol is None else settings.tol
     eta0 = settings.eta0
@@ -164,11 +165,14 @@ def train(X, y, sample_weight, train_idx, settings, state, seed, max_iter,
         order = rng.permutation(train_idx) if settings.shuffle else train_idx
         hyper = settings.hyper(eta0)
         loss_sum = _run_epoch(X, y, sample_weight, order, settings, hyper, state, l1_q, kstate)
-        state.intercept, state.avg_intercept, state.t = kstate[0], kstate[1], kstate[2]
+        state.intercept = kstate[L.S_INTERCEPT]
+        state.avg_intercept, state.t = kstate[L.S_AVG_INTERCEPT], kstate[L.S_T]
+        if kstate[L.S_N_CLIPS] and settings.schedule != "optimal":
+            raise _diverged(epoch, f"a loss derivative exceeded {L.MAX_DLOSS:g}")
         if not np.isfinite(state.intercept) or not np.isfinite(loss_sum):
-            raise _diverged(epoch, "the intercept or the training loss")
+            raise _diverged(epoch, "the intercept or the training loss is not finite")
         if not np.all(np.isfinite(state.coef)):
-            raise _diverged(epoch, "a coefficient")
+            raise _diverged(epoch, "a coefficient is not finite")
 
         coef, intercept = model_weights(state, settings)
         if validation_score is not None:

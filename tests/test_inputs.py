@@ -1,0 +1,102 @@
+"""Dense and sparse, float32 and float64, C and F order: the same model."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import make_classification, make_regression
+
+import fastloss
+
+
+@pytest.fixture(scope="module")
+def sparse_classification():
+    rng = np.random.default_rng(0)
+    X = sp.random(300, 50, density=0.1, format="csr", random_state=1, dtype=np.float64)
+    y = (X @ rng.normal(size=50) + 0.1 * rng.normal(size=300) > 0).astype(int)
+    return X, y
+
+
+SETTINGS = [
+    dict(penalty="l2"),
+    dict(penalty="l1", alpha=1e-3),
+    dict(penalty="elasticnet", alpha=1e-3, l1_ratio=0.5),
+    dict(penalty="l2", average=True),
+    dict(penalty="elasticnet", alpha=1e-3, average=10),
+    dict(penalty=None, learning_rate="invscaling", eta0=0.1),
+]
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=str)
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "csr_array"])
+def test_sparse_equals_dense(sparse_classification, settings, fmt):
+    X, y = sparse_classification
+    params = dict(loss="log_loss", max_iter=5, tol=None, random_state=3, **settings)
+    dense = fastloss.SGDClassifier(**params).fit(X.toarray(), y)
+    X_fmt = sp.csr_array(X) if fmt == "csr_array" else X.asformat(fmt)
+    sparse = fastloss.SGDClassifier(**params).fit(X_fmt, y)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(sparse.predict(X_fmt), dense.predict(X.toarray()))
+
+
+def test_l1_gives_exact_zeros(sparse_classification):
+    X, y = sparse_classification
+    est = fastloss.SGDClassifier(penalty="l1", alpha=0.02, random_state=0).fit(X, y)
+    assert 0 < np.count_nonzero(est.coef_) < X.shape[1]
+    est.sparsify()
+    assert sp.issparse(est.coef_)
+    est.densify()
+    assert isinstance(est.coef_, np.ndarray)
+
+
+def test_float32_stays_float32_and_agrees_with_float64():
+    X, y = make_classification(n_samples=400, n_features=10, random_state=0)
+    # a small step keeps SGD from amplifying float32 rounding chaotically
+    params = dict(loss="log_loss", learning_rate="constant", eta0=0.01, max_iter=5, tol=None,
+                  random_state=0)
+    f64 = fastloss.SGDClassifier(**params).fit(X, y)
+    f32 = fastloss.SGDClassifier(**params).fit(X.astype(np.float32), y)
+    assert f32.coef_.dtype == np.float32 and f32.intercept_.dtype == np.float32
+    assert f64.coef_.dtype == np.float64
+    np.testing.assert_allclose(f32.coef_, f64.coef_, rtol=1e-3, atol=1e-4)
+
+
+def test_fortran_order_equals_c_order():
+    X, y = make_regression(n_samples=300, n_features=8, noise=1.0, random_state=0)
+    params = dict(max_iter=5, tol=None, random_state=0)
+    c = fastloss.SGDRegressor(**params).fit(np.ascontiguousarray(X), y)
+    f = fastloss.SGDRegressor(**params).fit(np.asfortranarray(X), y)
+    np.testing.assert_array_equal(c.coef_, f.coef_)
+
+
+def test_reproducible_and_independent_of_n_jobs():
+    X, y = make_classification(n_samples=600, n_features=15, n_informative=8, n_classes=4,
+                               random_state=0)
+    fits = [fastloss.SGDClassifier(random_state=7, n_jobs=n).fit(X, y) for n in (1, 1, 2, -1)]
+    for other in fits[1:]:
+        np.testing.assert_array_equal(other.coef_, fits[0].coef_)
+        np.testing.assert_array_equal(other.intercept_, fits[0].intercept_)
+    assert fits[0].coef_.shape == (4, 15)
+
+
+def test_sample_weight_zero_equals_dropping_rows_without_shuffle():
+    X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
+    w = np.ones(200)
+    w[::3] = 0.0
+    params = dict(shuffle=False, max_iter=3, tol=None, penalty=None, learning_rate="constant")
+    weighted = fastloss.SGDRegressor(**params).fit(X, y, sample_weight=w)
+    dropped = fastloss.SGDRegressor(**params).fit(X[w > 0], y[w > 0])
+    # a zero-weight sample makes no update (the step counter still advances,
+    # which a constant step size ignores)
+    np.testing.assert_allclose(weighted.coef_, dropped.coef_, rtol=1e-12)
+
+
+def test_class_weight_shifts_the_boundary():
+    X, y = make_classification(n_samples=600, weights=[0.9, 0.1], random_state=0)
+    plain = fastloss.SGDClassifier(loss="log_loss", random_state=0).fit(X, y)
+    balanced = fastloss.SGDClassifier(loss="log_loss", class_weight="balanced",
+                                      random_state=0).fit(X, y)
+    as_dict = fastloss.SGDClassifier(loss="log_loss", class_weight={0: 1.0, 1: 1.0},
+                                     random_state=0).fit(X, y)
+    np.testing.assert_array_equal(as_dict.coef_, plain.coef_)
+    assert (balanced.predict(X) == 1).sum() > (plain.predict(X) == 1).sum()
