@@ -21,6 +21,15 @@ _UNBOUNDED_GRADIENT = (
 )
 
 
+_DIVERGES = (
+    "the check fits features of mean 100 with a squared loss and a fixed step size: "
+    "SGD diverges; scikit-learn returns astronomically large coefficients, fastloss "
+    "raises its divergence error (a loss derivative beyond 1e12)."
+)
+_SQUARED_LOSSES = ("squared_error", "squared_epsilon_insensitive", "SquaredError",
+                   "SquaredEpsilonInsensitive")
+
+
 def _expected_failures(estimator):
     failures = {
         "check_sample_weight_equivalence_on_dense_data": _WEIGHT_EQUIVALENCE,
@@ -28,12 +37,13 @@ def _expected_failures(estimator):
     }
     loss = estimator.loss
     name = loss if isinstance(loss, str) else type(loss).__name__
-    if isinstance(estimator, SGDClassifier):
-        if name in ("modified_huber", "ModifiedHuber"):
-            failures["check_classifiers_train"] = _CLIPPED_PROBA
-        if name in ("squared_error", "squared_epsilon_insensitive", "SquaredError",
-                    "SquaredEpsilonInsensitive"):
+    if name in _SQUARED_LOSSES:
+        for check in ("check_fit_check_is_fitted", "check_fit_idempotent", "check_n_features_in"):
+            failures[check] = _DIVERGES
+        if isinstance(estimator, SGDClassifier):
             failures["check_class_weight_classifiers"] = _UNBOUNDED_GRADIENT
+    if isinstance(estimator, SGDClassifier) and name in ("modified_huber", "ModifiedHuber"):
+        failures["check_classifiers_train"] = _CLIPPED_PROBA
     return failures
 
 

@@ -45,6 +45,7 @@ from ._layout import (
     S_N_CLIPS,
     S_T,
 )
+from ._prefetch import _prefetch, prefetch_range
 from ._weights import (
     average_step,
     clip_dloss,
@@ -55,6 +56,9 @@ from ._weights import (
 )
 
 __all__ = ["sgd_epoch_dense", "sgd_epoch_csr"]
+
+#: How many samples ahead rows are prefetched.
+AHEAD = 8
 
 
 @jit(fastmath={"reassoc", "contract", "nsz", "arcp"})
@@ -93,7 +97,13 @@ def sgd_epoch_dense(
     loss_sum = 0.0
     n_clips = 0
 
-    for k in range(order.shape[0]):
+    n_steps = order.shape[0]
+    for k in range(n_steps):
+        if k + AHEAD < n_steps:
+            ahead = order[k + AHEAD]
+            prefetch_range(X[ahead], 0, n_features)
+            _prefetch(y, ahead)
+            _prefetch(sample_weight, ahead)
         i = order[k]
         row = X[i]
         p = scale * dense_dot(coef, row) + intercept
@@ -169,7 +179,16 @@ def sgd_epoch_csr(
     loss_sum = 0.0
     n_clips = 0
 
-    for k in range(order.shape[0]):
+    n_steps = order.shape[0]
+    for k in range(n_steps):
+        if k + 2 * AHEAD < n_steps:
+            _prefetch(indptr, order[k + 2 * AHEAD])
+        if k + AHEAD < n_steps:
+            ahead = order[k + AHEAD]
+            prefetch_range(data, indptr[ahead], indptr[ahead + 1])
+            prefetch_range(indices, indptr[ahead], indptr[ahead + 1])
+            _prefetch(y, ahead)
+            _prefetch(sample_weight, ahead)
         i = order[k]
         start, end = indptr[i], indptr[i + 1]
         p = scale * sparse_dot(coef, data, indices, start, end) + intercept
@@ -187,11 +206,15 @@ def sgd_epoch_csr(
             )
         if update != 0.0:
             c = update / scale
-            for kk in range(start, end):
-                j = indices[kk]
-                d = c * data[kk]
-                coef[j] += d
-                avg_coef[j] -= avg_a * d
+            if avg_a != 0.0:
+                for kk in range(start, end):
+                    j = indices[kk]
+                    d = c * data[kk]
+                    coef[j] += d
+                    avg_coef[j] -= avg_a * d
+            else:
+                for kk in range(start, end):
+                    coef[indices[kk]] += c * data[kk]
         if fit_intercept:
             intercept += update
         if l1 > 0.0:
