@@ -46,8 +46,15 @@ SCRIPT = textwrap.dedent(
 def _run(cache_dir):
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)}
     root = Path(__file__).resolve().parents[1]
-    out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=root,
-                         capture_output=True, text=True, check=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])["compiled"]
 
 

@@ -24,7 +24,12 @@ def _with(X, idx, value):
 
 BAD_FITS = [
     ("nan in X", lambda X, y: (_with(X, (0, 0), np.nan), y), ValueError, "Input X contains NaN"),
-    ("inf in X", lambda X, y: (_with(X, (3, 1), np.inf), y), ValueError, "Input X contains infinity"),
+    (
+        "inf in X",
+        lambda X, y: (_with(X, (3, 1), np.inf), y),
+        ValueError,
+        "Input X contains infinity",
+    ),
     ("nan in y", lambda X, y: (X, _with(y, 0, np.nan)), ValueError, "Input y contains NaN"),
     ("length mismatch", lambda X, y: (X, y[:-1]), ValueError, "inconsistent numbers of samples"),
     ("one class", lambda X, y: (X, np.zeros_like(y)), ValueError, "has to be greater than one"),

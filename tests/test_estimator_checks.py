@@ -26,8 +26,12 @@ _DIVERGES = (
     "SGD diverges; scikit-learn returns astronomically large coefficients, fastloss "
     "raises its divergence error (a loss derivative beyond 1e12)."
 )
-_SQUARED_LOSSES = ("squared_error", "squared_epsilon_insensitive", "SquaredError",
-                   "SquaredEpsilonInsensitive")
+_SQUARED_LOSSES = (
+    "squared_error",
+    "squared_epsilon_insensitive",
+    "SquaredError",
+    "SquaredEpsilonInsensitive",
+)
 
 
 def _expected_failures(estimator):
@@ -53,8 +57,10 @@ def _classifier(loss):
     is_margin_loss = (loss in CLASSIFICATION_LOSSES and loss not in REGRESSION_LOSSES) or (
         isinstance(loss, Loss) and loss.is_classification
     )
-    return SGDClassifier(loss=loss) if is_margin_loss else SGDClassifier(
-        loss=loss, learning_rate="adaptive"
+    return (
+        SGDClassifier(loss=loss)
+        if is_margin_loss
+        else SGDClassifier(loss=loss, learning_rate="adaptive")
     )
 
 

@@ -52,8 +52,9 @@ def test_l1_gives_exact_zeros(sparse_classification):
 def test_float32_stays_float32_and_agrees_with_float64():
     X, y = make_classification(n_samples=400, n_features=10, random_state=0)
     # a small step keeps SGD from amplifying float32 rounding chaotically
-    params = dict(loss="log_loss", learning_rate="constant", eta0=0.01, max_iter=5, tol=None,
-                  random_state=0)
+    params = dict(
+        loss="log_loss", learning_rate="constant", eta0=0.01, max_iter=5, tol=None, random_state=0
+    )
     f64 = fastloss.SGDClassifier(**params).fit(X, y)
     f32 = fastloss.SGDClassifier(**params).fit(X.astype(np.float32), y)
     assert f32.coef_.dtype == np.float32 and f32.intercept_.dtype == np.float32
@@ -70,8 +71,9 @@ def test_fortran_order_equals_c_order():
 
 
 def test_reproducible_and_independent_of_n_jobs():
-    X, y = make_classification(n_samples=600, n_features=15, n_informative=8, n_classes=4,
-                               random_state=0)
+    X, y = make_classification(
+        n_samples=600, n_features=15, n_informative=8, n_classes=4, random_state=0
+    )
     fits = [fastloss.SGDClassifier(random_state=7, n_jobs=n).fit(X, y) for n in (1, 1, 2, -1)]
     for other in fits[1:]:
         np.testing.assert_array_equal(other.coef_, fits[0].coef_)
@@ -94,9 +96,11 @@ def test_sample_weight_zero_equals_dropping_rows_without_shuffle():
 def test_class_weight_shifts_the_boundary():
     X, y = make_classification(n_samples=600, weights=[0.9, 0.1], random_state=0)
     plain = fastloss.SGDClassifier(loss="log_loss", random_state=0).fit(X, y)
-    balanced = fastloss.SGDClassifier(loss="log_loss", class_weight="balanced",
-                                      random_state=0).fit(X, y)
-    as_dict = fastloss.SGDClassifier(loss="log_loss", class_weight={0: 1.0, 1: 1.0},
-                                     random_state=0).fit(X, y)
+    balanced = fastloss.SGDClassifier(loss="log_loss", class_weight="balanced", random_state=0).fit(
+        X, y
+    )
+    as_dict = fastloss.SGDClassifier(
+        loss="log_loss", class_weight={0: 1.0, 1: 1.0}, random_state=0
+    ).fit(X, y)
     np.testing.assert_array_equal(as_dict.coef_, plain.coef_)
     assert (balanced.predict(X) == 1).sum() > (plain.predict(X) == 1).sum()

@@ -129,7 +129,7 @@ def test_matches_scikit_learn_sgd_losses(ours, theirs):
     rng = np.random.default_rng(2)
     y = _targets(ours, 300, rng)
     p = rng.normal(scale=2.0, size=300)
-    expected_loss = [ref.py_loss(pi, yi) for pi, yi in zip(p, y)]
-    expected_grad = [ref.py_dloss(pi, yi) for pi, yi in zip(p, y)]
+    expected_loss = [ref.py_loss(pi, yi) for pi, yi in zip(p, y, strict=False)]
+    expected_grad = [ref.py_dloss(pi, yi) for pi, yi in zip(p, y, strict=False)]
     np.testing.assert_allclose(ours.loss(y, p), expected_loss, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ours.gradient(y, p), expected_grad, rtol=1e-12, atol=1e-12)

@@ -57,7 +57,9 @@ def test_classification_accuracy_matches_scikit_learn(dataset, loss):
         for seed in SEEDS:
             X_tr, X_te, y_tr, y_te = _split(X, y, seed, stratify=True)
             ours.append(
-                fastloss.SGDClassifier(loss=loss, random_state=seed).fit(X_tr, y_tr).score(X_te, y_te)
+                fastloss.SGDClassifier(loss=loss, random_state=seed)
+                .fit(X_tr, y_tr)
+                .score(X_te, y_te)
             )
             theirs.append(
                 sk.SGDClassifier(loss=loss, random_state=seed).fit(X_tr, y_tr).score(X_te, y_te)
@@ -77,7 +79,9 @@ def test_regression_r2_matches_scikit_learn(dataset, loss):
         for seed in range(5):
             X_tr, X_te, y_tr, y_te = _split(X, y, seed, stratify=False)
             ours.append(
-                fastloss.SGDRegressor(loss=loss, random_state=seed).fit(X_tr, y_tr).score(X_te, y_te)
+                fastloss.SGDRegressor(loss=loss, random_state=seed)
+                .fit(X_tr, y_tr)
+                .score(X_te, y_te)
             )
             theirs.append(
                 sk.SGDRegressor(loss=loss, random_state=seed).fit(X_tr, y_tr).score(X_te, y_te)
@@ -96,15 +100,23 @@ def _lbfgs_optimum(loss, X, y, alpha):
         value = loss(y, raw) + 0.5 * alpha * w @ w
         return value, np.append(X.T @ g / n + alpha * w, g.mean())
 
-    res = minimize(objective, np.zeros(d + 1), jac=True, method="L-BFGS-B",
-                   options={"maxiter": 10_000, "gtol": 1e-12, "ftol": 1e-15})
+    res = minimize(
+        objective,
+        np.zeros(d + 1),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 10_000, "gtol": 1e-12, "ftol": 1e-15},
+    )
     return res.fun
 
 
 @pytest.mark.parametrize(
     "name, loss",
-    [("log_loss", losses.LogLoss()), ("modified_huber", losses.ModifiedHuber()),
-     ("squared_error", losses.SquaredError())],
+    [
+        ("log_loss", losses.LogLoss()),
+        ("modified_huber", losses.ModifiedHuber()),
+        ("squared_error", losses.SquaredError()),
+    ],
 )
 def test_averaged_sgd_reaches_lbfgs_objective(name, loss):
     """Averaged SGD with a small constant step ends within 0.5% of the optimum.
@@ -121,8 +133,16 @@ def test_averaged_sgd_reaches_lbfgs_objective(name, loss):
         X, y = load_breast_cancer(return_X_y=True)
         est = fastloss.SGDClassifier
     X = StandardScaler().fit_transform(X)
-    model = est(loss=name, alpha=alpha, average=True, learning_rate="constant", eta0=0.003,
-                max_iter=300, tol=None, random_state=0).fit(X, y)
+    model = est(
+        loss=name,
+        alpha=alpha,
+        average=True,
+        learning_rate="constant",
+        eta0=0.003,
+        max_iter=300,
+        tol=None,
+        random_state=0,
+    ).fit(X, y)
     target = np.where(y == 1, 1.0, -1.0) if est is fastloss.SGDClassifier else y
     coef, intercept = np.ravel(model.coef_), model.intercept_[0]
     ours = loss(target, X @ coef + intercept) + 0.5 * alpha * coef @ coef

@@ -26,14 +26,20 @@ def test_grid_search_over_alpha_losses_and_loss_parameters(breast_cancer):
     grid = [
         {"sgdclassifier__alpha": [1e-4, 1e-2]},
         {"sgdclassifier__loss": [Hinge(), LogLoss(), "modified_huber"]},
-        {"sgdclassifier__loss": [Huber()], "sgdclassifier__loss__epsilon": [0.1, 1.0],
-         "sgdclassifier__learning_rate": ["adaptive"]},
+        {
+            "sgdclassifier__loss": [Huber()],
+            "sgdclassifier__loss__epsilon": [0.1, 1.0],
+            "sgdclassifier__learning_rate": ["adaptive"],
+        },
     ]
     search = GridSearchCV(pipe, grid, cv=3, n_jobs=2).fit(X, y)
     assert len(search.cv_results_["params"]) == 2 + 3 + 2
     assert search.best_score_ > 0.9
-    epsilons = [p["sgdclassifier__loss__epsilon"] for p in search.cv_results_["params"]
-                if "sgdclassifier__loss__epsilon" in p]
+    epsilons = [
+        p["sgdclassifier__loss__epsilon"]
+        for p in search.cv_results_["params"]
+        if "sgdclassifier__loss__epsilon" in p
+    ]
     assert epsilons == [0.1, 1.0]
     # the searched Loss object in the grid was cloned, not mutated
     assert grid[2]["sgdclassifier__loss"][0].epsilon == 0.1
@@ -41,8 +47,9 @@ def test_grid_search_over_alpha_losses_and_loss_parameters(breast_cancer):
 
 def test_cross_val_score(breast_cancer):
     X, y = breast_cancer
-    scores = cross_val_score(make_pipeline(StandardScaler(), fastloss.SGDClassifier(random_state=0)),
-                             X, y, cv=5)
+    scores = cross_val_score(
+        make_pipeline(StandardScaler(), fastloss.SGDClassifier(random_state=0)), X, y, cv=5
+    )
     assert scores.shape == (5,) and scores.mean() > 0.9
 
 
@@ -105,15 +112,17 @@ def test_warm_start_continues_from_previous_solution():
     warm.fit(X, y)
     assert not np.array_equal(warm.coef_, warm_coef)
     init = fastloss.SGDRegressor(max_iter=2, tol=None, random_state=0).fit(
-        X, y, coef_init=warm_coef, intercept_init=warm.intercept_)
+        X, y, coef_init=warm_coef, intercept_init=warm.intercept_
+    )
     assert init.coef_.shape == (4,)
 
 
 def test_early_stopping_and_adaptive_schedule(breast_cancer):
     X, y = breast_cancer
     X = StandardScaler().fit_transform(X)
-    est = fastloss.SGDClassifier(early_stopping=True, n_iter_no_change=3, random_state=0,
-                                 learning_rate="adaptive", eta0=0.1).fit(X, y)
+    est = fastloss.SGDClassifier(
+        early_stopping=True, n_iter_no_change=3, random_state=0, learning_rate="adaptive", eta0=0.1
+    ).fit(X, y)
     assert 3 <= est.n_iter_ < 1000
     assert est.score(X, y) > 0.9
 

@@ -24,9 +24,15 @@ def _prefetch(typingctx, arr, index):
     def codegen(context, builder, signature, args):
         array = context.make_array(signature.args[0])(context, builder, args[0])
         ptr = cgutils.get_item_pointer2(
-            context, builder, array.data, cgutils.unpack_tuple(builder, array.shape),
-            cgutils.unpack_tuple(builder, array.strides), signature.args[0].layout,
-            [args[1]], wraparound=False, boundscheck=False,
+            context,
+            builder,
+            array.data,
+            cgutils.unpack_tuple(builder, array.shape),
+            cgutils.unpack_tuple(builder, array.strides),
+            signature.args[0].layout,
+            [args[1]],
+            wraparound=False,
+            boundscheck=False,
         )
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)

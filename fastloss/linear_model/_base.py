@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import SparseCoefMixin
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
@@ -114,12 +116,29 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
             verbose=int(self.verbose),
         )
 
+    def _warn_if_not_converged(self):
+        if self.tol is not None and self.n_iter_ == self.max_iter:
+            warnings.warn(
+                "Maximum number of iteration reached before convergence. Consider "
+                "increasing max_iter to improve the fit.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
     # ------------------------------------------------------------------ input
     def _validate_Xy(self, X, y, reset, **kwargs):
-        dtype = [np.float64, np.float32] if reset or not hasattr(self, "coef_") else self.coef_.dtype
+        dtype = (
+            [np.float64, np.float32] if reset or not hasattr(self, "coef_") else self.coef_.dtype
+        )
         X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc", "coo"], dtype=dtype,
-            order="C", reset=reset, **kwargs,
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc", "coo"],
+            dtype=dtype,
+            order="C",
+            reset=reset,
+            **kwargs,
         )
         return as_kernel_input(X), y
 
@@ -158,7 +177,7 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
         seeds = check_random_state(self.random_state).randint(MAX_INT, size=len(problems))
         args = [
             (X, y, sw, train_idx, settings, state, seed, max_iter, score)
-            for (y, sw, state, score), seed in zip(problems, seeds)
+            for (y, sw, state, score), seed in zip(problems, seeds, strict=False)
         ]
         if len(args) == 1 or n_jobs in (None, 1):
             return [train(*a) for a in args]
@@ -168,7 +187,10 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
 
     def _sample_weight(self, sample_weight, X, allow_all_zero=False):
         return _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True,
+            sample_weight,
+            X,
+            dtype=np.float64,
+            ensure_non_negative=True,
             allow_all_zero_weights=allow_all_zero,
         )
 
@@ -210,8 +232,9 @@ def results_to_arrays(states, settings, dtype):
     return coef, intercept, avg_coef, avg_intercept, model_coef, model_intercept
 
 
-def initial_states(n_models, n_features, dtype, t, coef=None, intercept=None,
-                   avg_coef=None, avg_intercept=None):
+def initial_states(
+    n_models, n_features, dtype, t, coef=None, intercept=None, avg_coef=None, avg_intercept=None
+):
     """Fresh or continued (copied) states for ``n_models`` linear models."""
     states = []
     for k in range(n_models):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral
 
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
@@ -186,14 +184,18 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         if self.warm_start and hasattr(self, "coef_") and coef_init is None:
             coef_init, intercept_init = self._standard_coef, self._standard_intercept
         coef_init, intercept_init = _check_init(coef_init, intercept_init, classes, X)
-        self._train(X, y, classes, sample_weight, loss, self.max_iter, t=1.0,
-                    coef=coef_init, intercept=intercept_init)
-        if self.tol is not None and self.n_iter_ == self.max_iter:
-            warnings.warn(
-                "Maximum number of iteration reached before convergence. Consider "
-                "increasing max_iter to improve the fit.",
-                ConvergenceWarning,
-            )
+        self._train(
+            X,
+            y,
+            classes,
+            sample_weight,
+            loss,
+            self.max_iter,
+            t=1.0,
+            coef=coef_init,
+            intercept=intercept_init,
+        )
+        self._warn_if_not_converged()
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -240,21 +242,40 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
             self._train(X, y, self.classes_, sample_weight, loss, 1, t=1.0)
         else:
             self._train(
-                X, y, self.classes_, sample_weight, loss, 1, t=self.t_,
-                coef=self._standard_coef, intercept=self._standard_intercept,
-                avg_coef=self._average_coef, avg_intercept=self._average_intercept,
+                X,
+                y,
+                self.classes_,
+                sample_weight,
+                loss,
+                1,
+                t=self.t_,
+                coef=self._standard_coef,
+                intercept=self._standard_intercept,
+                avg_coef=self._average_coef,
+                avg_intercept=self._average_intercept,
             )
         return self
 
     def _check_n_classes(self, classes):
         if classes.shape[0] < 2:
             raise ValueError(
-                "The number of classes has to be greater than one; got "
-                f"{classes.shape[0]} class"
+                f"The number of classes has to be greater than one; got {classes.shape[0]} class"
             )
 
-    def _train(self, X, y, classes, sample_weight, loss, max_iter, t,
-               coef=None, intercept=None, avg_coef=None, avg_intercept=None):
+    def _train(
+        self,
+        X,
+        y,
+        classes,
+        sample_weight,
+        loss,
+        max_iter,
+        t,
+        coef=None,
+        intercept=None,
+        avg_coef=None,
+        avg_intercept=None,
+    ):
         """Train one model (binary) or one per class (one-vs-rest) and set attributes."""
         sample_weight = self._sample_weight(sample_weight, X, allow_all_zero=self.early_stopping)
         class_weight = compute_class_weight(self.class_weight, classes=classes, y=y)
@@ -268,8 +289,9 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         binary = classes.shape[0] == 2
         positives = [classes[1]] if binary else list(classes)
         n_models = len(positives)
-        states = initial_states(n_models, X.shape[1], X.dtype, t, coef, intercept,
-                                avg_coef, avg_intercept)
+        states = initial_states(
+            n_models, X.shape[1], X.dtype, t, coef, intercept, avg_coef, avg_intercept
+        )
         problems = []
         for k, positive in enumerate(positives):
             is_pos = y == positive
@@ -282,9 +304,14 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
 
         states = self._train_problems(X, problems, settings, train_idx, max_iter, self.n_jobs)
 
-        (self._standard_coef, self._standard_intercept, self._average_coef,
-         self._average_intercept, self.coef_, self.intercept_) = results_to_arrays(
-            states, settings, X.dtype)
+        (
+            self._standard_coef,
+            self._standard_intercept,
+            self._average_coef,
+            self._average_intercept,
+            self.coef_,
+            self.intercept_,
+        ) = results_to_arrays(states, settings, X.dtype)
         self.n_iter_ = max(s.n_iter for s in states)
         self.t_ = max(s.t for s in states)
         self.classes_ = classes
@@ -320,8 +347,9 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        prob = np.asarray(self._probabilistic_link().inverse(self.decision_function(X)),
-                          dtype=np.float64)
+        prob = np.asarray(
+            self._probabilistic_link().inverse(self.decision_function(X)), dtype=np.float64
+        )
         if prob.ndim == 1:
             return np.column_stack([1.0 - prob, prob])
         total = prob.sum(axis=1)
@@ -358,26 +386,27 @@ def _accuracy_score_fn(X, target, sample_weight, val_idx):
 
 
 def _check_init(coef_init, intercept_init, classes, X):
-    """Shape-check user initial values; returns (n_models, n_features) and (n_models,)."""
+    """Shape-check user initial values as (n_models, n_features) and (n_models,).
+
+    A binary problem has one model, a one-vs-rest problem one per class; either
+    value alone is completed with zeros.
+    """
+    if coef_init is None and intercept_init is None:
+        return None, None
     n_models = 1 if classes.shape[0] == 2 else classes.shape[0]
     n_features = X.shape[1]
-    if coef_init is not None:
-        coef_init = np.asarray(coef_init, dtype=X.dtype).reshape(-1, n_features) \
-            if np.size(coef_init) == n_models * n_features else None
-        if coef_init is None:
-            raise ValueError(
-                f"Provided coef_init does not match dataset: expected shape "
-                f"({n_models}, {n_features})."
-            )
-    if intercept_init is not None:
-        intercept_init = np.asarray(intercept_init, dtype=np.float64).ravel()
-        if intercept_init.shape != (n_models,):
-            raise ValueError(
-                f"Provided intercept_init does not match dataset: expected shape "
-                f"({n_models},)."
-            )
-    if coef_init is not None and intercept_init is None:
-        intercept_init = np.zeros(n_models)
-    if intercept_init is not None and coef_init is None:
-        coef_init = np.zeros((n_models, n_features), dtype=X.dtype)
-    return coef_init, intercept_init
+    coef = np.zeros((n_models, n_features), X.dtype) if coef_init is None else coef_init
+    intercept = np.zeros(n_models) if intercept_init is None else intercept_init
+    coef = np.asarray(coef, dtype=X.dtype)
+    intercept = np.asarray(intercept, dtype=np.float64).ravel()
+    if coef.size != n_models * n_features:
+        raise ValueError(
+            f"Provided coef_init does not match dataset: expected shape "
+            f"({n_models}, {n_features}), got {coef.shape}."
+        )
+    if intercept.shape != (n_models,):
+        raise ValueError(
+            f"Provided intercept_init does not match dataset: expected shape "
+            f"({n_models},), got {intercept.shape}."
+        )
+    return coef.reshape(n_models, n_features), intercept

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..losses import REGRESSION_LOSSES, Loss
-from ._base import BaseSGD, as_kernel_input, atomic_fit, initial_states, results_to_arrays
+from ._base import BaseSGD, atomic_fit, initial_states, results_to_arrays
 
 
 class SGDRegressor(RegressorMixin, BaseSGD):
@@ -156,15 +153,20 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         if intercept_init is not None:
             intercept_init = np.asarray(intercept_init, dtype=np.float64).ravel()
             if intercept_init.shape != (1,):
-                raise ValueError("Provided intercept_init does not match dataset: expected shape (1,).")
-        self._train(X, y, sample_weight, loss, self.max_iter, t=1.0,
-                    coef=coef_init, intercept=intercept_init)
-        if self.tol is not None and self.n_iter_ == self.max_iter:
-            warnings.warn(
-                "Maximum number of iteration reached before convergence. Consider "
-                "increasing max_iter to improve the fit.",
-                ConvergenceWarning,
-            )
+                raise ValueError(
+                    "Provided intercept_init does not match dataset: expected shape (1,)."
+                )
+        self._train(
+            X,
+            y,
+            sample_weight,
+            loss,
+            self.max_iter,
+            t=1.0,
+            coef=coef_init,
+            intercept=intercept_init,
+        )
+        self._warn_if_not_converged()
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -191,14 +193,32 @@ class SGDRegressor(RegressorMixin, BaseSGD):
             self._train(X, y, sample_weight, loss, 1, t=1.0)
         else:
             self._train(
-                X, y, sample_weight, loss, 1, t=self.t_,
-                coef=self._standard_coef, intercept=self._standard_intercept,
-                avg_coef=self._average_coef, avg_intercept=self._average_intercept,
+                X,
+                y,
+                sample_weight,
+                loss,
+                1,
+                t=self.t_,
+                coef=self._standard_coef,
+                intercept=self._standard_intercept,
+                avg_coef=self._average_coef,
+                avg_intercept=self._average_intercept,
             )
         return self
 
-    def _train(self, X, y, sample_weight, loss, max_iter, t, coef=None, intercept=None,
-               avg_coef=None, avg_intercept=None):
+    def _train(
+        self,
+        X,
+        y,
+        sample_weight,
+        loss,
+        max_iter,
+        t,
+        coef=None,
+        intercept=None,
+        avg_coef=None,
+        avg_intercept=None,
+    ):
         sample_weight = self._sample_weight(sample_weight, X, allow_all_zero=self.early_stopping)
         y = np.ascontiguousarray(y, dtype=np.float64)
         settings = self._settings(loss, max_iter)
@@ -208,13 +228,20 @@ class SGDRegressor(RegressorMixin, BaseSGD):
             score = _r2_score_fn(X, y, sample_weight, val_idx)
         else:
             train_idx, score = np.arange(y.shape[0], dtype=np.int64), None
-        reshape = (lambda a: None if a is None else np.reshape(a, (1, -1)))
-        state, = initial_states(1, X.shape[1], X.dtype, t, reshape(coef), intercept,
-                                reshape(avg_coef), avg_intercept)
-        state, = self._train_problems(X, [(y, sample_weight, state, score)], settings,
-                                      train_idx, max_iter)
-        (std_coef, self._standard_intercept, avg, self._average_intercept,
-         model_coef, self.intercept_) = results_to_arrays([state], settings, X.dtype)
+        (state,) = initial_states(
+            1, X.shape[1], X.dtype, t, _as_row(coef), intercept, _as_row(avg_coef), avg_intercept
+        )
+        (state,) = self._train_problems(
+            X, [(y, sample_weight, state, score)], settings, train_idx, max_iter
+        )
+        (
+            std_coef,
+            self._standard_intercept,
+            avg,
+            self._average_intercept,
+            model_coef,
+            self.intercept_,
+        ) = results_to_arrays([state], settings, X.dtype)
         self._standard_coef, self._average_coef, self.coef_ = std_coef[0], avg[0], model_coef[0]
         self.n_iter_ = state.n_iter
         self.t_ = state.t
@@ -232,8 +259,12 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        X = as_kernel_input(validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False))
+        X = validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False)
         return np.asarray(X @ self.coef_).ravel() + self.intercept_[0]
+
+
+def _as_row(coef):
+    return None if coef is None else np.reshape(coef, (1, -1))
 
 
 def _r2_score_fn(X, y, sample_weight, val_idx):

@@ -38,8 +38,12 @@ class LinearState:
 
     def copy(self):
         return LinearState(
-            self.coef.copy(), self.avg_coef.copy(), self.intercept,
-            self.avg_intercept, self.t, self.n_iter,
+            self.coef.copy(),
+            self.avg_coef.copy(),
+            self.intercept,
+            self.avg_intercept,
+            self.t,
+            self.n_iter,
         )
 
 
@@ -111,8 +115,16 @@ def model_weights(state: LinearState, settings: Settings):
 
 def _run_epoch(X, y, sample_weight, order, settings, hyper, state, l1_q, kstate):
     args = (
-        y, sample_weight, order, settings.loss._code, settings.loss_params, hyper,
-        state.coef, state.avg_coef, l1_q, kstate,
+        y,
+        sample_weight,
+        order,
+        settings.loss._code,
+        settings.loss_params,
+        hyper,
+        state.coef,
+        state.avg_coef,
+        l1_q,
+        kstate,
     )
     if sp.issparse(X):
         # Unsigned views (indices are checked non-negative): Numba then skips the
@@ -131,8 +143,7 @@ def _diverged(epoch, what):
     )
 
 
-def train(X, y, sample_weight, train_idx, settings, state, seed, max_iter,
-          validation_score=None):
+def train(X, y, sample_weight, train_idx, settings, state, seed, max_iter, validation_score=None):
     """Train one linear model in place for up to ``max_iter`` epochs.
 
     Parameters
@@ -154,10 +165,15 @@ def train(X, y, sample_weight, train_idx, settings, state, seed, max_iter,
     """
     rng = np.random.default_rng(seed)
     kstate = np.zeros(L.S_SIZE)
-    kstate[[L.S_INTERCEPT, L.S_AVG_INTERCEPT, L.S_T]] = state.intercept, state.avg_intercept, state.t
+    kstate[[L.S_INTERCEPT, L.S_AVG_INTERCEPT, L.S_T]] = (
+        state.intercept,
+        state.avg_intercept,
+        state.t,
+    )
     l1_q = np.zeros(state.coef.shape[0])
     tol = -np.inf if settings.tol is None else settings.tol
     eta0 = settings.eta0
+    hyper = settings.hyper(eta0)
     best, no_improvement = -np.inf if validation_score else np.inf, 0
     n_train = train_idx.shape[0]
     t_start = time.perf_counter()
@@ -166,7 +182,6 @@ def train(X, y, sample_weight, train_idx, settings, state, seed, max_iter,
         if settings.verbose:
             print(f"-- Epoch {epoch}")
         order = rng.permutation(train_idx) if settings.shuffle else train_idx
-        hyper = settings.hyper(eta0)
         loss_sum = _run_epoch(X, y, sample_weight, order, settings, hyper, state, l1_q, kstate)
         state.intercept = kstate[L.S_INTERCEPT]
         state.avg_intercept, state.t = kstate[L.S_AVG_INTERCEPT], kstate[L.S_T]
@@ -199,6 +214,7 @@ def train(X, y, sample_weight, train_idx, settings, state, seed, max_iter,
         if no_improvement >= settings.n_iter_no_change:
             if settings.schedule == "adaptive" and eta0 > 1e-6:
                 eta0 /= 5.0
+                hyper[L.H_ETA0] = eta0
                 no_improvement = 0
             else:
                 if settings.verbose:

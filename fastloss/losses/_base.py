@@ -124,11 +124,7 @@ class Loss(BaseEstimator):
             return float(per_sample.mean())
         w = np.asarray(sample_weight, dtype=np.float64)
         if w.shape != per_sample.shape:
-            raise ValueError(
-                f"sample_weight has shape {w.shape}; expected {per_sample.shape}."
-            )
+            raise ValueError(f"sample_weight has shape {w.shape}; expected {per_sample.shape}.")
         if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-            raise ValueError(
-                "sample_weight must be finite, non-negative and not all zero."
-            )
+            raise ValueError("sample_weight must be finite, non-negative and not all zero.")
         return float(np.dot(w, per_sample) / w.sum())

@@ -18,9 +18,7 @@ def _check_real(owner, name, value, low=None, low_inclusive=True):
         )
     if low is not None and (value < low or (value == low and not low_inclusive)):
         op = ">=" if low_inclusive else ">"
-        raise ValueError(
-            f"{type(owner).__name__}: {name} must be {op} {low}; got {value!r}."
-        )
+        raise ValueError(f"{type(owner).__name__}: {name} must be {op} {low}; got {value!r}.")
 
 
 class Hinge(Loss):
