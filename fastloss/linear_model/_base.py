@@ -7,7 +7,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
@@ -18,9 +17,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ..losses import Loss, loss_from_name
+from ._input import as_kernel_input, check_sparse_structure
 from ._training import LinearState, Settings, model_weights, train
 
-MAX_INT = np.iinfo(np.int32).max
+MAX_INT = np.iinfo(np.int32).max  # seeds are drawn below it, as scikit-learn does
 
 
 def atomic_fit(method):
@@ -127,6 +127,7 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ input
     def _validate_Xy(self, X, y, reset, **kwargs):
+        check_sparse_structure(X)
         dtype = (
             [np.float64, np.float32] if reset or not hasattr(self, "coef_") else self.coef_.dtype
         )
@@ -193,31 +194,6 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
             ensure_non_negative=True,
             allow_all_zero_weights=allow_all_zero,
         )
-
-
-def as_kernel_input(X):
-    """CSR with sorted, summed-duplicate int32 indices, or dense as given.
-
-    CSC and COO become CSR (a copy the row-wise kernels need); int64 indices
-    are narrowed to int32 when they fit, so every sparse input reaches the same
-    compiled kernel.
-    """
-    if not sp.issparse(X):
-        return X
-    X = sp.csr_matrix(X) if not isinstance(X, sp.csr_matrix) else X
-    if not X.has_canonical_format:
-        X = X.copy()
-        X.sum_duplicates()
-    if X.indices.dtype != np.int32 or X.indptr.dtype != np.int32:
-        if X.nnz > MAX_INT or X.shape[1] > MAX_INT:
-            raise ValueError(
-                "Sparse input with more than 2**31 - 1 stored values or columns is "
-                "not supported; split it into chunks and use partial_fit."
-            )
-        X = sp.csr_matrix(
-            (X.data, X.indices.astype(np.int32), X.indptr.astype(np.int32)), shape=X.shape
-        )
-    return X
 
 
 def results_to_arrays(states, settings, dtype):

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..losses import CLASSIFICATION_LOSSES, Loss
 from ._base import BaseSGD, atomic_fit, initial_states, results_to_arrays
+from ._input import check_sparse_structure
 
 
 class SGDClassifier(LinearClassifierMixin, BaseSGD):
@@ -318,6 +319,20 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         self.loss_function_ = loss
 
     # ------------------------------------------------------------- prediction
+    def decision_function(self, X):
+        """Signed distance of each sample to each model's hyperplane.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) for binary problems, else (n_samples, n_classes)
+        """
+        check_sparse_structure(X)
+        return super().decision_function(X)
+
     def _probabilistic_link(self):
         loss = self.loss_function_ if hasattr(self, "loss_function_") else self._resolve_loss()
         return loss.link if loss.link.gives_probabilities else None

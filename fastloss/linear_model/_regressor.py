@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..losses import REGRESSION_LOSSES, Loss
 from ._base import BaseSGD, atomic_fit, initial_states, results_to_arrays
+from ._input import check_sparse_structure
 
 
 class SGDRegressor(RegressorMixin, BaseSGD):
@@ -259,6 +260,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
+        check_sparse_structure(X)
         X = validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False)
         return np.asarray(X @ self.coef_).ravel() + self.intercept_[0]
 
