@@ -134,6 +134,15 @@ def _run_epoch(X, y, sample_weight, order, settings, hyper, state, l1_q, kstate)
     return sgd_epoch_dense(X, *args)
 
 
+def _all_finite(state):
+    return (
+        np.isfinite(state.intercept)
+        and np.isfinite(state.avg_intercept)
+        and np.isfinite(state.coef).all()
+        and np.isfinite(state.avg_coef).all()
+    )
+
+
 def _diverged(epoch, what):
     return ValueError(
         f"Floating-point under-/overflow occurred at epoch #{epoch} ({what}): "
@@ -187,10 +196,8 @@ def train(X, y, sample_weight, train_idx, settings, state, seed, max_iter, valid
         state.avg_intercept, state.t = kstate[L.S_AVG_INTERCEPT], kstate[L.S_T]
         if kstate[L.S_N_CLIPS] and settings.schedule != "optimal":
             raise _diverged(epoch, f"a loss derivative exceeded {L.MAX_DLOSS:g}")
-        if not np.isfinite(state.intercept) or not np.isfinite(loss_sum):
-            raise _diverged(epoch, "the intercept or the training loss is not finite")
-        if not np.all(np.isfinite(state.coef)):
-            raise _diverged(epoch, "a coefficient is not finite")
+        if not np.isfinite(loss_sum) or not _all_finite(state):
+            raise _diverged(epoch, "a coefficient, intercept or the loss is not finite")
 
         coef, intercept = model_weights(state, settings)
         if validation_score is not None:
