@@ -69,9 +69,6 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
         "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
     }
 
-    #: scikit-learn loss names this estimator accepts, each with its class.
-    _loss_names: dict
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
@@ -169,7 +166,7 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
         return np.sort(idx_train).astype(np.int64), np.sort(idx_val)
 
     # --------------------------------------------------------------- training
-    def _train_problems(self, X, problems, settings, train_idx, max_iter, n_jobs=None):
+    def _train_problems(self, X, problems, settings, train_idx, n_jobs=None):
         """Train each ``(y, sample_weight, state, validation_score)`` problem.
 
         Seeds are drawn up front, one per problem, so results do not depend on
@@ -177,7 +174,7 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
         """
         seeds = check_random_state(self.random_state).randint(MAX_INT, size=len(problems))
         args = [
-            (X, y, sw, train_idx, settings, state, seed, max_iter, score)
+            (X, y, sw, train_idx, settings, state, seed, score)
             for (y, sw, state, score), seed in zip(problems, seeds, strict=False)
         ]
         if len(args) == 1 or n_jobs in (None, 1):

@@ -101,8 +101,6 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
     averaging is on; negative ``power_t`` is rejected.
     """
 
-    _loss_names = CLASSIFICATION_LOSSES
-
     _parameter_constraints: dict = {
         **BaseSGD._parameter_constraints,
         "loss": [StrOptions(set(CLASSIFICATION_LOSSES)), Loss],
@@ -303,7 +301,7 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
             score = _accuracy_score_fn(X, target, sw, val_idx) if early else None
             problems.append((target, sw, states[k], score))
 
-        states = self._train_problems(X, problems, settings, train_idx, max_iter, self.n_jobs)
+        states = self._train_problems(X, problems, settings, train_idx, self.n_jobs)
 
         (
             self._standard_coef,

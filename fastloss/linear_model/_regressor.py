@@ -63,8 +63,6 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     scikit-learn.
     """
 
-    _loss_names = REGRESSION_LOSSES
-
     _parameter_constraints: dict = {
         **BaseSGD._parameter_constraints,
         "loss": [StrOptions(set(REGRESSION_LOSSES)), Loss],
@@ -232,9 +230,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         (state,) = initial_states(
             1, X.shape[1], X.dtype, t, _as_row(coef), intercept, _as_row(avg_coef), avg_intercept
         )
-        (state,) = self._train_problems(
-            X, [(y, sample_weight, state, score)], settings, train_idx, max_iter
-        )
+        (state,) = self._train_problems(X, [(y, sample_weight, state, score)], settings, train_idx)
         (
             std_coef,
             self._standard_intercept,

@@ -36,16 +36,6 @@ class LinearState:
     def zeros(cls, n_features, dtype, t=1.0):
         return cls(np.zeros(n_features, dtype), np.zeros(n_features, dtype), t=t)
 
-    def copy(self):
-        return LinearState(
-            self.coef.copy(),
-            self.avg_coef.copy(),
-            self.intercept,
-            self.avg_intercept,
-            self.t,
-            self.n_iter,
-        )
-
 
 @dataclass
 class Settings:
@@ -152,8 +142,8 @@ def _diverged(epoch, what):
     )
 
 
-def train(X, y, sample_weight, train_idx, settings, state, seed, max_iter, validation_score=None):
-    """Train one linear model in place for up to ``max_iter`` epochs.
+def train(X, y, sample_weight, train_idx, settings, state, seed, validation_score=None):
+    """Train one linear model in place for up to ``settings.max_iter`` epochs.
 
     Parameters
     ----------
@@ -167,7 +157,6 @@ def train(X, y, sample_weight, train_idx, settings, state, seed, max_iter, valid
         pass a copy of anything they must keep.
     seed : int
         Seed of this problem's shuffling.
-    max_iter : int
     validation_score : callable (coef, intercept) -> float, optional
         With it, stop when the validation score stops improving by ``tol``;
         without it, when the training objective stops decreasing by ``tol``.
@@ -187,7 +176,7 @@ def train(X, y, sample_weight, train_idx, settings, state, seed, max_iter, valid
     n_train = train_idx.shape[0]
     t_start = time.perf_counter()
     epoch = 0
-    for epoch in range(1, max_iter + 1):
+    for epoch in range(1, settings.max_iter + 1):
         if settings.verbose:
             print(f"-- Epoch {epoch}")
         order = rng.permutation(train_idx) if settings.shuffle else train_idx
