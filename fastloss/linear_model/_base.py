@@ -113,6 +113,16 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
             verbose=int(self.verbose),
         )
 
+    def _previous_solution(self):
+        """Where a ``partial_fit`` continues from: the last call's weights and step."""
+        return {
+            "t": self.t_,
+            "coef": self._standard_coef,
+            "intercept": self._standard_intercept,
+            "avg_coef": self._average_coef,
+            "avg_intercept": self._average_intercept,
+        }
+
     def _warn_if_not_converged(self):
         if self.tol is not None and self.n_iter_ == self.max_iter:
             warnings.warn(
@@ -206,17 +216,56 @@ def results_to_arrays(states, settings, dtype):
 
 
 def initial_states(
-    n_models, n_features, dtype, t, coef=None, intercept=None, avg_coef=None, avg_intercept=None
+    n_models,
+    n_features,
+    dtype,
+    t=1.0,
+    coef=None,
+    intercept=None,
+    avg_coef=None,
+    avg_intercept=None,
 ):
-    """Fresh or continued (copied) states for ``n_models`` linear models."""
-    states = []
-    for k in range(n_models):
-        s = LinearState.zeros(n_features, dtype, t=t)
-        if coef is not None:
-            s.coef[:] = coef[k]
-            s.intercept = float(intercept[k])
-        if avg_coef is not None:
-            s.avg_coef[:] = avg_coef[k]
-            s.avg_intercept = float(avg_intercept[k])
-        states.append(s)
+    """Fresh or continued (copied) states for ``n_models`` linear models.
+
+    ``coef`` / ``avg_coef`` reshape to (n_models, n_features) and ``intercept`` /
+    ``avg_intercept`` to (n_models,); ``t`` is the step counter to continue from.
+    """
+    states = [LinearState.zeros(n_features, dtype, t=t) for _ in range(n_models)]
+    for values, coef_name, intercept_name in (
+        ((coef, intercept), "coef", "intercept"),
+        ((avg_coef, avg_intercept), "avg_coef", "avg_intercept"),
+    ):
+        if values[0] is None:
+            continue
+        rows = np.reshape(values[0], (n_models, n_features))
+        offsets = np.reshape(values[1], (n_models,))
+        for state, row, offset in zip(states, rows, offsets, strict=True):
+            getattr(state, coef_name)[:] = row
+            setattr(state, intercept_name, float(offset))
     return states
+
+
+def check_init(coef_init, intercept_init, n_models, X, coef_shape):
+    """Validate user-given starting values; returns an ``initial_states`` dict.
+
+    Either value alone is completed with zeros; ``coef_shape`` is the shape the
+    estimator documents for ``coef_init``, used in the error message.
+    """
+    if coef_init is None and intercept_init is None:
+        return {}
+    n_features = X.shape[1]
+    coef = np.zeros((n_models, n_features)) if coef_init is None else coef_init
+    intercept = np.zeros(n_models) if intercept_init is None else intercept_init
+    coef = np.asarray(coef, dtype=X.dtype)
+    intercept = np.asarray(intercept, dtype=np.float64)
+    if coef.size != n_models * n_features:
+        raise ValueError(
+            f"Provided coef_init does not match dataset: expected shape {coef_shape}, "
+            f"got {coef.shape}."
+        )
+    if intercept.size != n_models:
+        raise ValueError(
+            f"Provided intercept_init does not match dataset: expected shape ({n_models},), "
+            f"got {intercept.shape}."
+        )
+    return {"coef": coef, "intercept": intercept}

@@ -14,7 +14,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classi
 from sklearn.utils.validation import check_is_fitted
 
 from ..losses import CLASSIFICATION_LOSSES, Loss
-from ._base import BaseSGD, atomic_fit, initial_states, results_to_arrays
+from ._base import BaseSGD, atomic_fit, check_init, initial_states, results_to_arrays
 from ._input import check_sparse_structure
 
 
@@ -182,18 +182,9 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         self._check_n_classes(classes)
         if self.warm_start and hasattr(self, "coef_") and coef_init is None:
             coef_init, intercept_init = self._standard_coef, self._standard_intercept
-        coef_init, intercept_init = _check_init(coef_init, intercept_init, classes, X)
-        self._train(
-            X,
-            y,
-            classes,
-            sample_weight,
-            loss,
-            self.max_iter,
-            t=1.0,
-            coef=coef_init,
-            intercept=intercept_init,
-        )
+        n_models = 1 if classes.shape[0] == 2 else classes.shape[0]
+        init = check_init(coef_init, intercept_init, n_models, X, (n_models, X.shape[1]))
+        self._train(X, y, classes, sample_weight, loss, self.max_iter, init)
         self._warn_if_not_converged()
         return self
 
@@ -237,22 +228,8 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
                 f"The target label(s) {unseen.tolist()} in y do not exist in the "
                 f"initial classes {self.classes_.tolist()}."
             )
-        if first_call:
-            self._train(X, y, self.classes_, sample_weight, loss, 1, t=1.0)
-        else:
-            self._train(
-                X,
-                y,
-                self.classes_,
-                sample_weight,
-                loss,
-                1,
-                t=self.t_,
-                coef=self._standard_coef,
-                intercept=self._standard_intercept,
-                avg_coef=self._average_coef,
-                avg_intercept=self._average_intercept,
-            )
+        init = {} if first_call else self._previous_solution()
+        self._train(X, y, self.classes_, sample_weight, loss, 1, init)
         return self
 
     def _check_n_classes(self, classes):
@@ -261,21 +238,12 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
                 f"The number of classes has to be greater than one; got {classes.shape[0]} class"
             )
 
-    def _train(
-        self,
-        X,
-        y,
-        classes,
-        sample_weight,
-        loss,
-        max_iter,
-        t,
-        coef=None,
-        intercept=None,
-        avg_coef=None,
-        avg_intercept=None,
-    ):
-        """Train one model (binary) or one per class (one-vs-rest) and set attributes."""
+    def _train(self, X, y, classes, sample_weight, loss, max_iter, init):
+        """Train one model (binary) or one per class (one-vs-rest) and set attributes.
+
+        ``init`` holds the starting point (see :func:`initial_states`); empty
+        for a fresh start.
+        """
         sample_weight = self._sample_weight(sample_weight, X, allow_all_zero=self.early_stopping)
         class_weight = compute_class_weight(self.class_weight, classes=classes, y=y)
         settings = self._settings(loss, max_iter)
@@ -288,9 +256,7 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         binary = classes.shape[0] == 2
         positives = [classes[1]] if binary else list(classes)
         n_models = len(positives)
-        states = initial_states(
-            n_models, X.shape[1], X.dtype, t, coef, intercept, avg_coef, avg_intercept
-        )
+        states = initial_states(n_models, X.shape[1], X.dtype, **init)
         problems = []
         for k, positive in enumerate(positives):
             is_pos = y == positive
@@ -396,30 +362,3 @@ def _accuracy_score_fn(X, target, sample_weight, val_idx):
         return float(np.average(pred == y_val, weights=w_val))
 
     return score
-
-
-def _check_init(coef_init, intercept_init, classes, X):
-    """Shape-check user initial values as (n_models, n_features) and (n_models,).
-
-    A binary problem has one model, a one-vs-rest problem one per class; either
-    value alone is completed with zeros.
-    """
-    if coef_init is None and intercept_init is None:
-        return None, None
-    n_models = 1 if classes.shape[0] == 2 else classes.shape[0]
-    n_features = X.shape[1]
-    coef = np.zeros((n_models, n_features), X.dtype) if coef_init is None else coef_init
-    intercept = np.zeros(n_models) if intercept_init is None else intercept_init
-    coef = np.asarray(coef, dtype=X.dtype)
-    intercept = np.asarray(intercept, dtype=np.float64).ravel()
-    if coef.size != n_models * n_features:
-        raise ValueError(
-            f"Provided coef_init does not match dataset: expected shape "
-            f"({n_models}, {n_features}), got {coef.shape}."
-        )
-    if intercept.shape != (n_models,):
-        raise ValueError(
-            f"Provided intercept_init does not match dataset: expected shape "
-            f"({n_models},), got {intercept.shape}."
-        )
-    return coef.reshape(n_models, n_features), intercept

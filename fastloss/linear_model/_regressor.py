@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..losses import REGRESSION_LOSSES, Loss
-from ._base import BaseSGD, atomic_fit, initial_states, results_to_arrays
+from ._base import BaseSGD, atomic_fit, check_init, initial_states, results_to_arrays
 from ._input import check_sparse_structure
 
 
@@ -142,29 +142,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         X, y = self._validate_Xy(X, y, reset=True, y_numeric=True)
         if self.warm_start and hasattr(self, "coef_") and coef_init is None:
             coef_init, intercept_init = self._standard_coef, self._standard_intercept
-        n_features = X.shape[1]
-        if coef_init is not None:
-            coef_init = np.asarray(coef_init, dtype=X.dtype).ravel()
-            if coef_init.shape != (n_features,):
-                raise ValueError(
-                    f"Provided coef_init does not match dataset: expected shape ({n_features},)."
-                )
-        if intercept_init is not None:
-            intercept_init = np.asarray(intercept_init, dtype=np.float64).ravel()
-            if intercept_init.shape != (1,):
-                raise ValueError(
-                    "Provided intercept_init does not match dataset: expected shape (1,)."
-                )
-        self._train(
-            X,
-            y,
-            sample_weight,
-            loss,
-            self.max_iter,
-            t=1.0,
-            coef=coef_init,
-            intercept=intercept_init,
-        )
+        init = check_init(coef_init, intercept_init, 1, X, (X.shape[1],))
+        self._train(X, y, sample_weight, loss, self.max_iter, init)
         self._warn_if_not_converged()
         return self
 
@@ -188,36 +167,11 @@ class SGDRegressor(RegressorMixin, BaseSGD):
             self._check_settings(for_partial_fit=True)
         loss = self._resolve_loss()
         X, y = self._validate_Xy(X, y, reset=first_call, y_numeric=True)
-        if first_call:
-            self._train(X, y, sample_weight, loss, 1, t=1.0)
-        else:
-            self._train(
-                X,
-                y,
-                sample_weight,
-                loss,
-                1,
-                t=self.t_,
-                coef=self._standard_coef,
-                intercept=self._standard_intercept,
-                avg_coef=self._average_coef,
-                avg_intercept=self._average_intercept,
-            )
+        init = {} if first_call else self._previous_solution()
+        self._train(X, y, sample_weight, loss, 1, init)
         return self
 
-    def _train(
-        self,
-        X,
-        y,
-        sample_weight,
-        loss,
-        max_iter,
-        t,
-        coef=None,
-        intercept=None,
-        avg_coef=None,
-        avg_intercept=None,
-    ):
+    def _train(self, X, y, sample_weight, loss, max_iter, init):
         sample_weight = self._sample_weight(sample_weight, X, allow_all_zero=self.early_stopping)
         y = np.ascontiguousarray(y, dtype=np.float64)
         settings = self._settings(loss, max_iter)
@@ -227,9 +181,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
             score = _r2_score_fn(X, y, sample_weight, val_idx)
         else:
             train_idx, score = np.arange(y.shape[0], dtype=np.int64), None
-        (state,) = initial_states(
-            1, X.shape[1], X.dtype, t, _as_row(coef), intercept, _as_row(avg_coef), avg_intercept
-        )
+        (state,) = initial_states(1, X.shape[1], X.dtype, **init)
         (state,) = self._train_problems(X, [(y, sample_weight, state, score)], settings, train_idx)
         (
             std_coef,
@@ -259,10 +211,6 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         check_sparse_structure(X)
         X = validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False)
         return np.asarray(X @ self.coef_).ravel() + self.intercept_[0]
-
-
-def _as_row(coef):
-    return None if coef is None else np.reshape(coef, (1, -1))
 
 
 def _r2_score_fn(X, y, sample_weight, val_idx):
