@@ -132,3 +132,30 @@ def test_verbose_reports_each_epoch(capsys):
     fastloss.SGDRegressor(max_iter=3, tol=None, verbose=1).fit(X, y)
     out = capsys.readouterr().out
     assert out.count("-- Epoch") == 3 and "Avg. loss" in out and "Norm:" in out
+
+
+def test_metadata_routing_of_sample_weight(breast_cancer):
+    """sample_weight reaches fit (and the scorer) through a Pipeline in GridSearchCV."""
+    import sklearn
+
+    X, y = breast_cancer
+    weights = np.where(y == 1, 1.0, 5.0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = (
+            fastloss.SGDClassifier(loss="log_loss", random_state=0)
+            .set_fit_request(sample_weight=True)
+            .set_score_request(sample_weight=True)
+        )
+        pipe = make_pipeline(StandardScaler().set_fit_request(sample_weight=False), est)
+        search = GridSearchCV(pipe, {"sgdclassifier__alpha": [1e-4, 1e-3]}, cv=3)
+        search.fit(X, y, sample_weight=weights)
+        routed = search.best_estimator_[-1]
+        scaled = search.best_estimator_[0].transform(X)
+    unweighted = fastloss.SGDClassifier(loss="log_loss", random_state=0, alpha=routed.alpha).fit(
+        scaled, y
+    )
+    weighted = fastloss.SGDClassifier(loss="log_loss", random_state=0, alpha=routed.alpha).fit(
+        scaled, y, sample_weight=weights
+    )
+    np.testing.assert_array_equal(routed.coef_, weighted.coef_)
+    assert not np.array_equal(routed.coef_, unweighted.coef_)
