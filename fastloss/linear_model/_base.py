@@ -55,7 +55,7 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
         "fit_intercept": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
-        "shuffle": ["boolean"],
+        "shuffle": ["boolean", StrOptions({"block"})],
         "verbose": ["verbose"],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
@@ -109,7 +109,7 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
             max_iter=max_iter,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            shuffle=bool(self.shuffle),
+            shuffle=self.shuffle if self.shuffle == "block" else bool(self.shuffle),
             verbose=int(self.verbose),
         )
 

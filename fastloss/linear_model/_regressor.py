@@ -32,7 +32,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     fit_intercept : bool, default=True
     max_iter : int, default=1000
     tol : float or None, default=1e-3
-    shuffle : bool, default=True
+    shuffle : bool or "block", default=True
+        See :class:`fastloss.SGDClassifier`.
     verbose : int, default=0
     epsilon : float, default=0.1
         Width parameter of the losses given by name that have one.

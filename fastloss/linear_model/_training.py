@@ -53,7 +53,7 @@ class Settings:
     max_iter: int
     tol: float | None
     n_iter_no_change: int
-    shuffle: bool
+    shuffle: bool | str
     verbose: int
     loss_params: np.ndarray = field(init=False)
 
@@ -124,6 +124,28 @@ def _run_epoch(X, y, sample_weight, order, settings, hyper, state, l1_q, kstate)
     return sgd_epoch_dense(X, *args)
 
 
+#: Rows per block of ``shuffle="block"``: 64 rows of 100 float64 features are
+#: 50 KiB, large enough to stream, small enough to mix well.
+SHUFFLE_BLOCK = 64
+
+
+def epoch_order(rng, train_idx, shuffle):
+    """Rows of one epoch, in visiting order.
+
+    ``shuffle=True`` permutes all rows (scikit-learn's behaviour); ``"block"``
+    permutes blocks of ``SHUFFLE_BLOCK`` consecutive rows and keeps each block in
+    order, so memory is read in long sequential runs; ``False`` keeps the order.
+    """
+    if shuffle == "block":
+        n = train_idx.shape[0]
+        starts = rng.permutation(-(-n // SHUFFLE_BLOCK)) * SHUFFLE_BLOCK
+        positions = (starts[:, None] + np.arange(SHUFFLE_BLOCK)).ravel()
+        return train_idx[positions[positions < n]]
+    if shuffle:
+        return rng.permutation(train_idx)
+    return train_idx
+
+
 def _all_finite(state):
     return (
         np.isfinite(state.intercept)
@@ -179,7 +201,7 @@ def train(X, y, sample_weight, train_idx, settings, state, seed, validation_scor
     for epoch in range(1, settings.max_iter + 1):
         if settings.verbose:
             print(f"-- Epoch {epoch}")
-        order = rng.permutation(train_idx) if settings.shuffle else train_idx
+        order = epoch_order(rng, train_idx, settings.shuffle)
         loss_sum = _run_epoch(X, y, sample_weight, order, settings, hyper, state, l1_q, kstate)
         state.intercept = kstate[L.S_INTERCEPT]
         state.avg_intercept, state.t = kstate[L.S_AVG_INTERCEPT], kstate[L.S_T]
