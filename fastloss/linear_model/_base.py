@@ -84,6 +84,11 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
         return loss
 
     def _check_settings(self, for_partial_fit=False):
+        """Checks of parameter combinations, run by every fit and partial_fit call."""
+        if for_partial_fit:
+            # scikit-learn's fit context skips validation on a fitted model's
+            # partial_fit; parameters may have changed since through set_params.
+            self._validate_params()
         if self.early_stopping and for_partial_fit:
             raise ValueError("early_stopping should be False with partial_fit")
         if self.learning_rate == "optimal" and self.alpha == 0:
@@ -193,14 +198,8 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
             delayed(train)(*a) for a in args
         )
 
-    def _sample_weight(self, sample_weight, X, allow_all_zero=False):
-        return _check_sample_weight(
-            sample_weight,
-            X,
-            dtype=np.float64,
-            ensure_non_negative=True,
-            allow_all_zero_weights=allow_all_zero,
-        )
+    def _sample_weight(self, sample_weight, X):
+        return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
 
 
 def results_to_arrays(states, settings, dtype):

@@ -210,17 +210,16 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         self : SGDClassifier
         """
         first_call = not hasattr(self, "classes_")
-        if first_call:
-            self._check_settings(for_partial_fit=True)
-            if self.class_weight == "balanced":
-                raise ValueError(
-                    "class_weight 'balanced' is not supported for partial_fit. In "
-                    "order to use 'balanced' weights, use compute_class_weight("
-                    "'balanced', classes=classes, y=y). In place of y you can use a "
-                    "large enough sample of the full training set target to properly "
-                    "estimate the class frequency distributions. Pass the resulting "
-                    "weights as the class_weight parameter."
-                )
+        self._check_settings(for_partial_fit=True)
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit. In "
+                "order to use 'balanced' weights, use compute_class_weight("
+                "'balanced', classes=classes, y=y). In place of y you can use a "
+                "large enough sample of the full training set target to properly "
+                "estimate the class frequency distributions. Pass the resulting "
+                "weights as the class_weight parameter."
+            )
         loss = self._resolve_loss()
         X, y = self._validate_Xy(X, y, reset=first_call)
         check_classification_targets(y)
@@ -248,7 +247,7 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         ``init`` holds the starting point (see :func:`initial_states`); empty
         for a fresh start.
         """
-        sample_weight = self._sample_weight(sample_weight, X, allow_all_zero=self.early_stopping)
+        sample_weight = self._sample_weight(sample_weight, X)
         class_weight = compute_class_weight(self.class_weight, classes=classes, y=y)
         settings = self._settings(loss, max_iter)
         early = self.early_stopping and max_iter > 1

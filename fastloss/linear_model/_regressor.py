@@ -164,8 +164,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self : SGDRegressor
         """
         first_call = not hasattr(self, "coef_")
-        if first_call:
-            self._check_settings(for_partial_fit=True)
+        self._check_settings(for_partial_fit=True)
         loss = self._resolve_loss()
         X, y = self._validate_Xy(X, y, reset=first_call, y_numeric=True)
         init = {} if first_call else self._previous_solution()
@@ -173,7 +172,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         return self
 
     def _train(self, X, y, sample_weight, loss, max_iter, init):
-        sample_weight = self._sample_weight(sample_weight, X, allow_all_zero=self.early_stopping)
+        sample_weight = self._sample_weight(sample_weight, X)
         y = np.ascontiguousarray(y, dtype=np.float64)
         settings = self._settings(loss, max_iter)
         early = self.early_stopping and max_iter > 1

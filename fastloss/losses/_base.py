@@ -66,6 +66,12 @@ class Loss(BaseEstimator):
                 "y_true and raw_prediction must be 1-D arrays of the same length; "
                 f"got shapes {y.shape} and {p.shape}."
             )
+        if y.shape[0] == 0:
+            raise ValueError(
+                "Found array with 0 sample(s) (shape=(0,)) while a minimum of 1 is required."
+            )
+        if np.isnan(p).any():
+            raise ValueError("raw_prediction contains NaN; the model producing it diverged.")
         self._check_target(y)
         return np.ascontiguousarray(y), np.ascontiguousarray(p)
 
@@ -125,6 +131,7 @@ class Loss(BaseEstimator):
         w = np.asarray(sample_weight, dtype=np.float64)
         if w.shape != per_sample.shape:
             raise ValueError(f"sample_weight has shape {w.shape}; expected {per_sample.shape}.")
-        if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        if not np.all(np.isfinite(w)) or np.any(w < 0) or not np.any(w > 0):
             raise ValueError("sample_weight must be finite, non-negative and not all zero.")
+        w = w / w.max()  # weights near the float64 maximum must not overflow the sum
         return float(np.dot(w, per_sample) / w.sum())
