@@ -64,6 +64,7 @@ def test_bad_input_raises_and_keeps_fitted_model(data, case, make, error, match)
         ({"alpha": 0.0}, "alpha must be > 0 since learning_rate is 'optimal'"),
         ({"loss": Huber(epsilon=-1.0)}, "epsilon must be >= 0"),
         ({"class_weight": "heavy"}, "'class_weight' parameter"),
+        ({"class_weight": {0: -1.0, 1: 1.0}}, "class_weight must be finite and non-negative"),
     ],
 )
 def test_invalid_hyperparameters(data, params, match):

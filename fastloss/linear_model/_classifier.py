@@ -249,6 +249,10 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         """
         sample_weight = self._sample_weight(sample_weight, X)
         class_weight = compute_class_weight(self.class_weight, classes=classes, y=y)
+        if not np.all(np.isfinite(class_weight)) or np.any(class_weight < 0):
+            raise ValueError(
+                f"class_weight must be finite and non-negative; got {self.class_weight!r}."
+            )
         settings = self._settings(loss, max_iter)
         early = self.early_stopping and max_iter > 1
         if early:
