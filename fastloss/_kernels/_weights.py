@@ -4,7 +4,10 @@ The weights are held as ``w = scale * coef`` so that the L2 shrink costs O(1);
 the running average as ``avg = (avg_coef + avg_a * coef) / avg_b`` (Xu, 2011;
 Bottou, 2012) so that averaging costs O(nnz); L1 uses the cumulative-penalty
 truncation of Tsuruoka et al. (2009), applied to the features a sample touches
-and caught up for all features at the end of every epoch.
+(on dense rows too, so that dense and sparse input train identically).  The
+penalty still pending on untouched weights is applied to the model's output
+(``linear_model._training.apply_pending_l1``), never to the trajectory, so
+epochs and ``partial_fit`` chunks compose exactly.
 """
 
 import math
@@ -69,13 +72,6 @@ def scale_weights(coef, scale):
 
 
 @jit()
-def l1_catch_up(coef, l1_q, u):
-    """Apply every weight's pending L1 penalty (weights already unscaled)."""
-    for j in range(coef.shape[0]):
-        l1_truncate(coef, l1_q, j, u, 1.0)
-
-
-@jit()
 def shrink_or_fold(coef, avg_coef, scale, factor, avg_a, avg_b):
     """Multiply the weight scale by ``factor`` (the L2 shrink); when the scale
     gets tiny, fold it (and the lazy average) into the arrays.
@@ -106,9 +102,7 @@ def average_step(t, average_start, scale, avg_a, avg_b):
 
 
 @jit()
-def finish_epoch(coef, avg_coef, l1_q, scale, avg_a, avg_b, u, use_l1):
-    """Materialise average and scale, then catch up pending L1 penalties."""
+def finish_epoch(coef, avg_coef, scale, avg_a, avg_b):
+    """Materialise the lazy average and the weight scale into the arrays."""
     fold_average(coef, avg_coef, avg_a, avg_b)
     scale_weights(coef, scale)
-    if use_l1:
-        l1_catch_up(coef, l1_q, u)

@@ -142,7 +142,7 @@ def sgd_epoch_dense(
             avg_intercept += mu * (intercept - avg_intercept)
         t += 1.0
 
-    finish_epoch(coef, avg_coef, l1_q, scale, avg_a, avg_b, u, l1 > 0.0)
+    finish_epoch(coef, avg_coef, scale, avg_a, avg_b)
     state[S_INTERCEPT], state[S_AVG_INTERCEPT] = intercept, avg_intercept
     state[S_T], state[S_L1_U] = t, u
     state[S_N_CLIPS] += n_clips
@@ -229,7 +229,7 @@ def sgd_epoch_csr(
             avg_intercept += mu * (intercept - avg_intercept)
         t += 1.0
 
-    finish_epoch(coef, avg_coef, l1_q, scale, avg_a, avg_b, u, l1 > 0.0)
+    finish_epoch(coef, avg_coef, scale, avg_a, avg_b)
     state[S_INTERCEPT], state[S_AVG_INTERCEPT] = intercept, avg_intercept
     state[S_T], state[S_L1_U] = t, u
     state[S_N_CLIPS] += n_clips

@@ -7,7 +7,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import SparseCoefMixin
@@ -126,7 +126,32 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
             "intercept": self._standard_intercept,
             "avg_coef": self._average_coef,
             "avg_intercept": self._average_intercept,
+            "l1_received": self._l1_received,
+            "l1_total": self._l1_total,
         }
+
+    def _set_solution(self, states, settings, loss, dtype, flat):
+        """Set the fitted attributes from trained states (one per model).
+
+        ``flat``: one model whose ``coef_`` is 1-D (the regressor).
+        """
+
+        def stack(values, as_dtype=dtype):
+            array = np.array(values, dtype=as_dtype)
+            return array[0] if flat and array.ndim == 2 else array
+
+        model = [model_weights(s, settings) for s in states]
+        self._standard_coef = stack([s.coef for s in states])
+        self._standard_intercept = stack([s.intercept for s in states])
+        self._average_coef = stack([s.avg_coef for s in states])
+        self._average_intercept = stack([s.avg_intercept for s in states])
+        self._l1_received = stack([s.l1_received for s in states], np.float64)
+        self._l1_total = stack([s.l1_total for s in states], np.float64)
+        self.coef_ = stack([coef for coef, _ in model])
+        self.intercept_ = stack([intercept for _, intercept in model])
+        self.n_iter_ = max(s.n_iter for s in states)
+        self.t_ = max(s.t for s in states)
+        self.loss_function_ = loss
 
     def _warn_if_not_converged(self):
         if self.tol is not None and self.n_iter_ == self.max_iter:
@@ -185,14 +210,18 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
         """Train each ``(y, sample_weight, state, validation_score)`` problem.
 
         Seeds are drawn up front, one per problem, so results do not depend on
-        ``n_jobs``; problems run in threads (the kernels release the GIL).
+        ``n_jobs`` when there are several problems: they run in threads (the
+        kernels release the GIL).  A single problem spreads each epoch over
+        ``n_jobs`` threads instead (see ``_training._run_parallel_epoch``).
         """
         seeds = check_random_state(self.random_state).randint(MAX_INT, size=len(problems))
         args = [
             (X, y, sw, train_idx, settings, state, seed, score)
-            for (y, sw, state, score), seed in zip(problems, seeds, strict=False)
+            for (y, sw, state, score), seed in zip(problems, seeds, strict=True)
         ]
-        if len(args) == 1 or n_jobs in (None, 1):
+        if len(args) == 1:
+            return [train(*args[0], n_threads=effective_n_jobs(n_jobs))]
+        if n_jobs in (None, 1):
             return [train(*a) for a in args]
         return Parallel(n_jobs=n_jobs, prefer="threads", require="sharedmem")(
             delayed(train)(*a) for a in args
@@ -200,18 +229,6 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
 
     def _sample_weight(self, sample_weight, X):
         return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-
-
-def results_to_arrays(states, settings, dtype):
-    """Stack per-problem states into (standard, average, model) coef/intercepts."""
-    coef = np.vstack([s.coef for s in states]).astype(dtype, copy=False)
-    intercept = np.array([s.intercept for s in states], dtype=dtype)
-    avg_coef = np.vstack([s.avg_coef for s in states]).astype(dtype, copy=False)
-    avg_intercept = np.array([s.avg_intercept for s in states], dtype=dtype)
-    model = [model_weights(s, settings) for s in states]
-    model_coef = np.vstack([m[0] for m in model]).astype(dtype, copy=False)
-    model_intercept = np.array([m[1] for m in model], dtype=dtype)
-    return coef, intercept, avg_coef, avg_intercept, model_coef, model_intercept
 
 
 def initial_states(
@@ -223,16 +240,20 @@ def initial_states(
     intercept=None,
     avg_coef=None,
     avg_intercept=None,
+    l1_received=None,
+    l1_total=None,
 ):
     """Fresh or continued (copied) states for ``n_models`` linear models.
 
-    ``coef`` / ``avg_coef`` reshape to (n_models, n_features) and ``intercept`` /
-    ``avg_intercept`` to (n_models,); ``t`` is the step counter to continue from.
+    ``coef`` / ``avg_coef`` / ``l1_received`` reshape to (n_models, n_features)
+    and ``intercept`` / ``avg_intercept`` / ``l1_total`` to (n_models,); ``t`` is
+    the step counter to continue from.
     """
     states = [LinearState.zeros(n_features, dtype, t=t) for _ in range(n_models)]
     for values, coef_name, intercept_name in (
         ((coef, intercept), "coef", "intercept"),
         ((avg_coef, avg_intercept), "avg_coef", "avg_intercept"),
+        ((l1_received, l1_total), "l1_received", "l1_total"),
     ):
         if values[0] is None:
             continue

@@ -14,7 +14,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classi
 from sklearn.utils.validation import check_is_fitted
 
 from ..losses import CLASSIFICATION_LOSSES, Loss
-from ._base import BaseSGD, atomic_fit, check_init, initial_states, results_to_arrays
+from ._base import BaseSGD, atomic_fit, check_init, initial_states
 from ._input import check_sparse_structure
 
 
@@ -57,7 +57,12 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         Width parameter of the "huber", "epsilon_insensitive" and
         "squared_epsilon_insensitive" losses given by name.
     n_jobs : int, default=None
-        Threads for one-vs-rest classes (``None`` means 1, -1 all cores).
+        Threads (``None`` means 1, -1 all cores).  One-vs-rest classes train in
+        parallel; a binary model splits every epoch over the threads, each on a
+        private copy of the weights, averaged after the epoch (a fastloss
+        addition: scikit-learn cannot parallelise one model).  Results are
+        reproducible for a given ``n_jobs``, but a binary model fitted with
+        ``n_jobs=2`` differs from one fitted with ``n_jobs=1``.
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffling and the early-stopping split.
     learning_rate : {"optimal", "constant", "invscaling", "adaptive"}, default="optimal"
@@ -98,8 +103,10 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
     Notes
     -----
     Differences from scikit-learn, all deliberate: the intercept is not damped
-    on sparse data (so dense and sparse inputs give the same model); L1
-    penalties are caught up for every feature at the end of each epoch; the
+    on sparse data and the L1 truncation touches only a row's non-zero features
+    on dense data too (so dense and sparse inputs give the same model), with
+    the penalty still pending applied to ``coef_``; the L1 bookkeeping carries
+    over between ``partial_fit`` calls (so chunks equal one epoch); the
     ``tol`` criterion adds the penalty at the end of the epoch rather than
     averaging it over samples; early stopping scores the averaged weights when
     averaging is on; negative ``power_t`` is rejected.
@@ -276,18 +283,8 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
 
         states = self._train_problems(X, problems, settings, train_idx, self.n_jobs)
 
-        (
-            self._standard_coef,
-            self._standard_intercept,
-            self._average_coef,
-            self._average_intercept,
-            self.coef_,
-            self.intercept_,
-        ) = results_to_arrays(states, settings, X.dtype)
-        self.n_iter_ = max(s.n_iter for s in states)
-        self.t_ = max(s.t for s in states)
+        self._set_solution(states, settings, loss, X.dtype, flat=False)
         self.classes_ = classes
-        self.loss_function_ = loss
 
     # ------------------------------------------------------------- prediction
     def decision_function(self, X):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
@@ -9,7 +11,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..losses import REGRESSION_LOSSES, Loss
-from ._base import BaseSGD, atomic_fit, check_init, initial_states, results_to_arrays
+from ._base import BaseSGD, atomic_fit, check_init, initial_states
 from ._input import check_sparse_structure
 
 
@@ -37,6 +39,9 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     verbose : int, default=0
     epsilon : float, default=0.1
         Width parameter of the losses given by name that have one.
+    n_jobs : int, default=None
+        Threads for each epoch, each on a private copy of the weights averaged
+        after the epoch (a fastloss addition; see :class:`fastloss.SGDClassifier`).
     random_state : int, RandomState instance or None, default=None
     learning_rate : {"invscaling", "constant", "optimal", "adaptive"}, default="invscaling"
     eta0 : float, default=0.01
@@ -67,6 +72,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     _parameter_constraints: dict = {
         **BaseSGD._parameter_constraints,
         "loss": [StrOptions(set(REGRESSION_LOSSES)), Loss],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -82,6 +88,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         shuffle=True,
         verbose=0,
         epsilon=0.1,
+        n_jobs=None,
         random_state=None,
         learning_rate="invscaling",
         eta0=0.01,
@@ -102,6 +109,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self.shuffle = shuffle
         self.verbose = verbose
         self.epsilon = epsilon
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.learning_rate = learning_rate
         self.eta0 = eta0
@@ -182,19 +190,9 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         else:
             train_idx, score = np.arange(y.shape[0], dtype=np.int64), None
         (state,) = initial_states(1, X.shape[1], X.dtype, **init)
-        (state,) = self._train_problems(X, [(y, sample_weight, state, score)], settings, train_idx)
-        (
-            std_coef,
-            self._standard_intercept,
-            avg,
-            self._average_intercept,
-            model_coef,
-            self.intercept_,
-        ) = results_to_arrays([state], settings, X.dtype)
-        self._standard_coef, self._average_coef, self.coef_ = std_coef[0], avg[0], model_coef[0]
-        self.n_iter_ = state.n_iter
-        self.t_ = state.t
-        self.loss_function_ = loss
+        problem = (y, sample_weight, state, score)
+        (state,) = self._train_problems(X, [problem], settings, train_idx, self.n_jobs)
+        self._set_solution([state], settings, loss, X.dtype, flat=True)
 
     def predict(self, X):
         """Predict with the linear model.

@@ -11,6 +11,7 @@ is compiled.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,14 +28,18 @@ class LinearState:
 
     coef: np.ndarray
     avg_coef: np.ndarray
+    l1_received: np.ndarray  # float64: L1 penalty each weight has received
     intercept: float = 0.0
     avg_intercept: float = 0.0
     t: float = 1.0
+    l1_total: float = 0.0  # L1 penalty every weight should have received
     n_iter: int = 0
 
     @classmethod
     def zeros(cls, n_features, dtype, t=1.0):
-        return cls(np.zeros(n_features, dtype), np.zeros(n_features, dtype), t=t)
+        return cls(
+            np.zeros(n_features, dtype), np.zeros(n_features, dtype), np.zeros(n_features), t=t
+        )
 
 
 @dataclass
@@ -96,14 +101,33 @@ class Settings:
         )
 
 
+def apply_pending_l1(coef, l1_received, l1_total):
+    """``coef`` with every weight's pending cumulative L1 penalty applied (a copy).
+
+    The kernels truncate a weight only when a sample touches it; this is the
+    truncation a touch would apply now (Tsuruoka et al., 2009).
+    """
+    pending_pos = l1_total + l1_received  # l1_received <= 0 for shrunk positive weights
+    pending_neg = l1_total - l1_received
+    return np.where(
+        coef > 0,
+        np.maximum(0.0, coef - pending_pos),
+        np.where(coef < 0, np.minimum(0.0, coef + pending_neg), coef),
+    ).astype(coef.dtype, copy=False)
+
+
 def model_weights(state: LinearState, settings: Settings):
-    """The coefficients the model predicts with: averaged once averaging began."""
+    """The coefficients the model predicts with: averaged once averaging began,
+    else the current weights with their pending L1 penalty applied."""
     if settings.average and settings.average <= state.t - 1:
         return state.avg_coef, state.avg_intercept
+    if settings.penalized and settings.l1_ratio > 0:
+        return apply_pending_l1(state.coef, state.l1_received, state.l1_total), state.intercept
     return state.coef, state.intercept
 
 
-def _run_epoch(X, y, sample_weight, order, settings, hyper, state, l1_q, kstate):
+def _run_epoch(X, y, sample_weight, order, settings, hyper, coef, avg_coef, l1_q, kstate):
+    """One compiled epoch over rows ``order``, updating the arrays in place."""
     args = (
         y,
         sample_weight,
@@ -111,8 +135,8 @@ def _run_epoch(X, y, sample_weight, order, settings, hyper, state, l1_q, kstate)
         settings.loss._code,
         settings.loss_params,
         hyper,
-        state.coef,
-        state.avg_coef,
+        coef,
+        avg_coef,
         l1_q,
         kstate,
     )
@@ -122,6 +146,38 @@ def _run_epoch(X, y, sample_weight, order, settings, hyper, state, l1_q, kstate)
         indices, indptr = X.indices.view(np.uint32), X.indptr.view(np.uint32)
         return sgd_epoch_csr(X.data, indices, indptr, *args)
     return sgd_epoch_dense(X, *args)
+
+
+#: Fewest rows per thread for which a parallel epoch is worth its overhead.
+MIN_ROWS_PER_THREAD = 2_000
+
+
+def _run_parallel_epoch(
+    pool, n_threads, X, y, sample_weight, order, settings, hyper, state, l1_q, kstate
+):
+    """One epoch split over threads, each on a private copy of the weights.
+
+    Thread k runs plain SGD over the k-th contiguous part of ``order`` from the
+    same starting point; the copies are then averaged (parameter mixing, as in
+    Zinkevich et al., 2010).  Private copies scale where a shared, lock-free
+    weight vector does not (both cores would write the same cache lines every
+    sample).  Every thread's step counter starts at the same ``t`` and advances
+    by its share of the rows.
+    """
+    parts = np.array_split(order, n_threads)
+    copies = [(state.coef.copy(), state.avg_coef.copy(), l1_q.copy(), kstate.copy()) for _ in parts]
+    futures = [
+        pool.submit(_run_epoch, X, y, sample_weight, part, settings, hyper, *copy)
+        for part, copy in zip(parts, copies, strict=True)
+    ]
+    loss_sum = sum(f.result() for f in futures)
+    for target, k in ((state.coef, 0), (state.avg_coef, 1), (l1_q, 2)):
+        target[:] = np.mean([copy[k] for copy in copies], axis=0)
+    states = np.array([copy[3] for copy in copies])
+    kstate[:] = states.mean(axis=0)
+    kstate[L.S_T] = states[:, L.S_T].max()
+    kstate[L.S_N_CLIPS] = states[:, L.S_N_CLIPS].sum()
+    return loss_sum
 
 
 #: Rows per block of ``shuffle="block"``: 64 rows of 100 float64 features are
@@ -164,7 +220,9 @@ def _diverged(epoch, what):
     )
 
 
-def train(X, y, sample_weight, train_idx, settings, state, seed, validation_score=None):
+def train(
+    X, y, sample_weight, train_idx, settings, state, seed, validation_score=None, n_threads=1
+):
     """Train one linear model in place for up to ``settings.max_iter`` epochs.
 
     Parameters
@@ -182,15 +240,32 @@ def train(X, y, sample_weight, train_idx, settings, state, seed, validation_scor
     validation_score : callable (coef, intercept) -> float, optional
         With it, stop when the validation score stops improving by ``tol``;
         without it, when the training objective stops decreasing by ``tol``.
+    n_threads : int, default=1
+        Threads for each epoch (see :func:`_run_parallel_epoch`); used only when
+        every thread gets at least ``MIN_ROWS_PER_THREAD`` rows.
     """
+    n_threads = min(n_threads, train_idx.shape[0] // MIN_ROWS_PER_THREAD)
+    args = (X, y, sample_weight, train_idx, settings, state, seed, validation_score)
+    if n_threads > 1:
+        with ThreadPoolExecutor(n_threads) as pool:
+            return _train(*args, pool, n_threads)
+    return _train(*args, None, 1)
+
+
+def _train(
+    X, y, sample_weight, train_idx, settings, state, seed, validation_score, pool, n_threads
+):
     rng = np.random.default_rng(seed)
     kstate = np.zeros(L.S_SIZE)
-    kstate[[L.S_INTERCEPT, L.S_AVG_INTERCEPT, L.S_T]] = (
+    kstate[[L.S_INTERCEPT, L.S_AVG_INTERCEPT, L.S_T, L.S_L1_U]] = (
         state.intercept,
         state.avg_intercept,
         state.t,
+        state.l1_total,
     )
-    l1_q = np.zeros(state.coef.shape[0])
+    # the cumulative L1 penalty carries over between partial_fit calls, so that
+    # partial_fit over chunks equals one epoch of fit
+    l1_q = state.l1_received
     tol = -np.inf if settings.tol is None else settings.tol
     eta0 = settings.eta0
     hyper = settings.hyper(eta0)
@@ -202,9 +277,26 @@ def train(X, y, sample_weight, train_idx, settings, state, seed, validation_scor
         if settings.verbose:
             print(f"-- Epoch {epoch}")
         order = epoch_order(rng, train_idx, settings.shuffle)
-        loss_sum = _run_epoch(X, y, sample_weight, order, settings, hyper, state, l1_q, kstate)
+        if pool is not None:
+            loss_sum = _run_parallel_epoch(
+                pool, n_threads, X, y, sample_weight, order, settings, hyper, state, l1_q, kstate
+            )
+        else:
+            loss_sum = _run_epoch(
+                X,
+                y,
+                sample_weight,
+                order,
+                settings,
+                hyper,
+                state.coef,
+                state.avg_coef,
+                l1_q,
+                kstate,
+            )
         state.intercept = kstate[L.S_INTERCEPT]
         state.avg_intercept, state.t = kstate[L.S_AVG_INTERCEPT], kstate[L.S_T]
+        state.l1_total = kstate[L.S_L1_U]
         if kstate[L.S_N_CLIPS] and settings.schedule != "optimal":
             raise _diverged(epoch, f"a loss derivative exceeded {L.MAX_DLOSS:g}")
         if not np.isfinite(loss_sum) or not _all_finite(state):
@@ -217,7 +309,7 @@ def train(X, y, sample_weight, train_idx, settings, state, seed, validation_scor
             best = max(best, score)
             report = f", Validation score: {score:f}"
         else:
-            objective = loss_sum / n_train + settings.penalty(state.coef)
+            objective = loss_sum / n_train + settings.penalty(coef)
             improved = objective <= best - tol
             best = min(best, objective)
             report = f", Objective: {objective:f}"
