@@ -1,0 +1,47 @@
+"""Benchmark harness: fastloss against scikit-learn, same data and settings.
+
+Run it as ``python -m fastloss.bench [--quick] [--json PATH] [--png PATH]``, or
+from Python::
+
+    from fastloss.bench import run, format_report
+    print(format_report(run("quick")))
+
+Every case fits both libraries' SGD estimator with the same loss, ``alpha``,
+learning rate, ``random_state`` and number of epochs (``tol=None``), and
+reports seconds per epoch, the speed-up (median of alternating pairs), the
+training objective and held-out score of both models, their peak traced
+memory, and, for dense data, fastloss's epoch as a multiple of two memory
+floors measured on the same machine.  See ``benchmarks/suites.md``.
+"""
+
+from ._cold import ColdStart, measure_cold_start
+from ._floors import Floors, measure_floors
+from ._measure import EpochTiming, FitQuality, fit_quality, time_epochs, training_objective
+from ._report import format_report, format_table, write_json, write_png
+from ._run import BenchResult, CaseResult, Progress, run
+from ._suites import Case, Dataset, DataSpec, make_dataset, suite
+
+__all__ = [
+    "BenchResult",
+    "Case",
+    "CaseResult",
+    "ColdStart",
+    "DataSpec",
+    "Dataset",
+    "EpochTiming",
+    "FitQuality",
+    "Floors",
+    "Progress",
+    "fit_quality",
+    "format_report",
+    "format_table",
+    "make_dataset",
+    "measure_cold_start",
+    "measure_floors",
+    "run",
+    "suite",
+    "time_epochs",
+    "training_objective",
+    "write_json",
+    "write_png",
+]

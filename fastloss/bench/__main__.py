@@ -1,0 +1,80 @@
+"""Command line: ``python -m fastloss.bench`` (or ``fastloss-bench``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ._report import PLOT_HINT, format_report, write_json, write_png
+from ._run import Progress, run
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command-line options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m fastloss.bench",
+        description="Time fastloss against scikit-learn's SGD estimators, epoch by epoch.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller sizes, fewer cases (about a minute)"
+    )
+    parser.add_argument("--json", metavar="PATH", help="write every measurement as JSON")
+    parser.add_argument("--png", metavar="PATH", help="draw the speed-ups (needs matplotlib)")
+    parser.add_argument(
+        "--repeat", type=int, metavar="N", help="alternating pairs per case (default 3 / 5)"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=5, metavar="E", help="E of (t_E - t_1)/(E - 1) (default 5)"
+    )
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiply every dataset's rows (default 1)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="data and estimator seed (default 0)")
+    parser.add_argument("--no-cold-start", action="store_true", help="skip the cold-start runs")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print its table.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments (``sys.argv[1:]`` when ``None``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2")
+    if not args.scale > 0:
+        parser.error("--scale must be positive")
+    result = run(
+        "quick" if args.quick else "full",
+        scale=args.scale,
+        epochs=args.epochs,
+        repeat=args.repeat,
+        random_state=args.seed,
+        cold_start=not args.no_cold_start,
+        log=Progress(),
+    )
+    print(format_report(result))
+    if args.json:
+        write_json(result, args.json)
+        print(f"wrote {args.json}")
+    if args.png:
+        print(f"wrote {args.png}" if write_png(result, args.png) else PLOT_HINT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Cold start: ``import`` plus a first fit on 1,000 x 10 data in a fresh process.
+
+Three measurements, each in its own subprocess and timed inside it (from just
+before the library's import to the end of its first ``fit``; NumPy and the
+data are ready before the clock starts, the interpreter's own start is not
+counted):
+
+* fastloss with a warm Numba cache (the cache this installation already uses);
+* scikit-learn's SGDClassifier;
+* fastloss with an empty temporary ``NUMBA_CACHE_DIR`` (compiles every kernel).
+
+The warm runs alternate the two libraries and keep medians.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import fastloss
+
+__all__ = ["ColdStart", "measure_cold_start"]
+
+_SCRIPT = """
+import time
+import numpy as np
+rng = np.random.default_rng(0)
+X = rng.standard_normal((1000, 10))
+y = (X[:, 0] + 0.1 * rng.standard_normal(1000) > 0).astype(np.int64)
+start = time.perf_counter()
+from {module} import SGDClassifier
+SGDClassifier(random_state=0).fit(X, y)
+print(repr(time.perf_counter() - start))
+"""
+
+_MODULES = {"fastloss": "fastloss", "sklearn": "sklearn.linear_model"}
+
+
+@dataclass
+class ColdStart:
+    """Seconds of ``import`` + first fit in a fresh process.
+
+    Attributes
+    ----------
+    fastloss_warm_seconds : float
+        fastloss, warm Numba cache (median).
+    sklearn_seconds : float
+        scikit-learn (median).
+    fastloss_cold_cache_seconds : float or None
+        fastloss with an empty Numba cache; ``None`` when not measured.
+    """
+
+    fastloss_warm_seconds: float
+    sklearn_seconds: float
+    fastloss_cold_cache_seconds: float | None = None
+
+    @property
+    def warm_ratio(self) -> float:
+        """``fastloss_warm / sklearn``: above 1 means fastloss starts slower."""
+        return self.fastloss_warm_seconds / self.sklearn_seconds
+
+    @property
+    def cold_cache_ratio(self) -> float | None:
+        """``fastloss_cold_cache / sklearn``, or ``None``."""
+        if self.fastloss_cold_cache_seconds is None:
+            return None
+        return self.fastloss_cold_cache_seconds / self.sklearn_seconds
+
+
+def _environment(**extra: str) -> dict:
+    """This process's environment, with fastloss's parent directory on ``PYTHONPATH``."""
+    root = str(Path(fastloss.__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
+
+def _run_once(library: str, **env: str) -> float:
+    """Seconds reported by one fresh interpreter importing ``library`` and fitting."""
+    script = _SCRIPT.format(module=_MODULES[library])
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=_environment(**env),
+        check=False,
+        timeout=600,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"cold-start subprocess for {library} failed:\n{completed.stderr}")
+    return float(completed.stdout.strip().splitlines()[-1])
+
+
+def _cold_cache_seconds() -> float:
+    """fastloss's import + first fit with an empty, temporary Numba cache."""
+    with tempfile.TemporaryDirectory(prefix="fastloss-bench-cache-") as cache_dir:
+        return _run_once("fastloss", NUMBA_CACHE_DIR=cache_dir)
+
+
+def measure_cold_start(repeat: int = 3, cold_cache: bool = True) -> ColdStart:
+    """Measure fastloss's and scikit-learn's start in fresh processes.
+
+    Parameters
+    ----------
+    repeat : int, default=3
+        Alternating warm runs of each library (after one untimed fastloss run
+        that fills the cache if needed).
+    cold_cache : bool, default=True
+        Also measure one fastloss run with an empty Numba cache.
+
+    Returns
+    -------
+    ColdStart
+    """
+    _run_once("fastloss")  # make sure the cache is warm
+    sklearn_times, fastloss_times = [], []
+    for _ in range(repeat):
+        sklearn_times.append(_run_once("sklearn"))
+        fastloss_times.append(_run_once("fastloss"))
+    return ColdStart(
+        fastloss_warm_seconds=statistics.median(fastloss_times),
+        sklearn_seconds=statistics.median(sklearn_times),
+        fastloss_cold_cache_seconds=_cold_cache_seconds() if cold_cache else None,
+    )

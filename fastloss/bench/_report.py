@@ -1,0 +1,184 @@
+"""Output: the aligned text table, the JSON file and the PNG chart."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._run import BenchResult, CaseResult
+
+__all__ = ["format_report", "format_table", "write_json", "write_png"]
+
+PLOT_HINT = "drawing the chart needs matplotlib: pip install fastloss[plot]"
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    """``value`` formatted with ``spec``, or ``-`` when missing."""
+    return "-" if value is None else format(value, spec)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: header, alignment and how to render a cell."""
+
+    header: str
+    cell: Callable[[CaseResult], str]
+    right: bool = True
+
+
+COLUMNS = (
+    Column("case", lambda r: r.case.name, right=False),
+    Column("n x d", lambda r: r.case.data.shape_label),
+    Column("sk ms/ep", lambda r: f"{1e3 * r.timing.sklearn_seconds:.1f}"),
+    Column("fl ms/ep", lambda r: f"{1e3 * r.timing.fastloss_seconds:.1f}"),
+    Column("speedup", lambda r: f"{r.timing.speedup:.2f}x"),
+    Column("fl/stream", lambda r: _fmt(r.floor_multiple("stream"), ".1f")),
+    Column("fl/random", lambda r: _fmt(r.floor_multiple("random"), ".2f")),
+    Column("sk obj", lambda r: f"{r.sklearn.objective:.4f}"),
+    Column("fl obj", lambda r: f"{r.fastloss.objective:.4f}"),
+    Column("metric", lambda r: r.metric, right=False),
+    Column("sk score", lambda r: f"{r.sklearn.score:.4f}"),
+    Column("fl score", lambda r: f"{r.fastloss.score:.4f}"),
+    Column("sk MiB", lambda r: f"{r.sklearn.peak_mib:.1f}"),
+    Column("fl MiB", lambda r: f"{r.fastloss.peak_mib:.1f}"),
+)
+
+
+def format_table(cases: Sequence[CaseResult]) -> str:
+    """The case results as a plain-text table with aligned columns.
+
+    Parameters
+    ----------
+    cases : sequence of CaseResult
+
+    Returns
+    -------
+    str
+    """
+    cells = [[column.cell(case) for column in COLUMNS] for case in cases]
+    headers = [column.header for column in COLUMNS]
+    widths = [max(map(len, values)) for values in zip(headers, *cells, strict=True)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            value.rjust(width) if column.right else value.ljust(width)
+            for value, width, column in zip(values, widths, COLUMNS, strict=True)
+        ).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(headers), rule, *(line(row) for row in cells)])
+
+
+def _cold_start_lines(result: BenchResult) -> list[str]:
+    """The cold-start paragraph (empty when it was not measured)."""
+    cold = result.cold_start
+    if cold is None:
+        return []
+    lines = [
+        "cold start (fresh process: import + first fit on 1,000 x 10):",
+        f"  scikit-learn                 {cold.sklearn_seconds:6.2f} s",
+        f"  fastloss, warm Numba cache   {cold.fastloss_warm_seconds:6.2f} s"
+        f"   ({cold.warm_ratio:.2f}x scikit-learn)",
+    ]
+    if cold.fastloss_cold_cache_seconds is not None:
+        lines.append(
+            f"  fastloss, empty Numba cache  {cold.fastloss_cold_cache_seconds:6.2f} s"
+            f"   ({cold.cold_cache_ratio:.2f}x scikit-learn)"
+        )
+    return lines
+
+
+def format_report(result: BenchResult) -> str:
+    """The table, how to read it, and the cold-start lines.
+
+    Parameters
+    ----------
+    result : BenchResult
+
+    Returns
+    -------
+    str
+    """
+    e, repeat = result.epochs, result.repeat
+    lines = [
+        format_table(result.cases),
+        "",
+        f"ms/ep: one epoch, (t_{e} - t_1) / {e - 1} with max_iter={e} and 1, tol=None;"
+        f" median of {repeat} alternating sk/fl pairs",
+        "speedup: median of the pair-by-pair ratios sk/fl (> 1: fastloss faster)",
+        "fl/stream, fl/random: fastloss's epoch over one pass over X in row order / in random"
+        " order (dense only)",
+        f"obj: mean training loss (fastloss's loss_function_ for both) + alpha/2 ||w||^2 after"
+        f" {e} epochs; OvR: mean over classes",
+        "score: held-out accuracy (acc) or R^2; MiB: tracemalloc peak during that fit"
+        " (Numba / C allocations not traced)",
+        "*: fastloss-only option, compared with scikit-learn's plain single-threaded fit",
+    ]
+    if result.cases:
+        lines.append(f"geometric mean speedup: {result.geometric_mean_speedup:.2f}x")
+    cold = _cold_start_lines(result)
+    if cold:
+        lines += ["", *cold]
+    lines += ["", f"total wall time: {result.seconds:.1f} s"]
+    return "\n".join(lines)
+
+
+def _strict(value):
+    """Replace NaN and infinities (recursively) by ``None``: strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _strict(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(item) for item in value]
+    return value
+
+
+def write_json(result: BenchResult, path: str | Path) -> None:
+    """Write the whole run as strict JSON.
+
+    Parameters
+    ----------
+    result : BenchResult
+    path : str or Path
+    """
+    Path(path).write_text(json.dumps(_strict(result.to_dict()), indent=2) + "\n")
+
+
+def write_png(result: BenchResult, path: str | Path) -> bool:
+    """Draw the speed-ups as a horizontal bar chart, if matplotlib is installed.
+
+    Parameters
+    ----------
+    result : BenchResult
+    path : str or Path
+
+    Returns
+    -------
+    bool
+        ``False`` (and nothing written) when matplotlib is missing; the caller
+        prints :data:`PLOT_HINT`.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    names = [c.case.name for c in result.cases]
+    speedups = [c.timing.speedup for c in result.cases]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(names) + 1.5))
+    bars = ax.barh(names[::-1], speedups[::-1], color="tab:blue")
+    ax.bar_label(bars, labels=[f"{s:.2f}x" for s in speedups[::-1]], padding=3)
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.set_xlabel("speed-up per epoch over scikit-learn (median of alternating pairs)")
+    ax.set_title(f"fastloss vs scikit-learn ({result.suite} suite)")
+    ax.margins(x=0.15)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True

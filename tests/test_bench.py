@@ -1,0 +1,112 @@
+"""Smoke test of the benchmark harness (``python -m fastloss.bench``).
+
+It runs the quick suite at tiny sizes and checks the structure and sanity of
+what was measured: finite, positive times (never their values) and fastloss
+models as accurate as scikit-learn's, fitted on the same data with the same
+settings.  The JSON file, the table and the missing-matplotlib message are
+checked through the command-line entry point.
+"""
+
+import importlib.util
+import json
+import math
+
+import pytest
+
+from fastloss.bench import __main__ as bench_main
+from fastloss.bench import format_report, run, suite, write_json
+
+#: Largest held-out accuracy (or R^2) gap allowed between the two libraries.
+#: Both run the same number of epochs of the same SGD but shuffle with
+#: different generators, on held-out sets of a few hundred rows.
+SCORE_TOLERANCE = 0.06
+
+#: Quick-suite sizes times this: a few thousand rows per case.
+SCALE = 0.05
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run("quick", scale=SCALE, repeat=2, epochs=3, cold_cache=False, log=None)
+
+
+def _positive(value):
+    return value is not None and math.isfinite(value) and value > 0
+
+
+def test_cases_are_the_quick_suite(result):
+    names = [c.case.name for c in result.cases]
+    assert names == [case.name for case in suite("quick", SCALE)]
+    assert len(set(names)) == len(names)
+
+
+def test_times_are_finite_and_positive(result):
+    for c in result.cases:
+        timing = c.timing
+        assert len(timing.sklearn_epochs) == len(timing.fastloss_epochs) == 2, c.case.name
+        for seconds in (*timing.sklearn_epochs, *timing.fastloss_epochs):
+            assert _positive(seconds), c.case.name
+        assert _positive(timing.speedup), c.case.name
+        if c.case.data.is_dense:
+            assert _positive(c.floors.stream_seconds) and _positive(c.floors.random_seconds)
+            assert _positive(c.floor_multiple("stream")) and _positive(c.floor_multiple("random"))
+        else:
+            assert c.floors is None and c.floor_multiple("stream") is None
+    assert _positive(result.geometric_mean_speedup)
+
+
+def test_models_match_sklearn(result):
+    for c in result.cases:
+        where = c.case.name
+        for quality in (c.sklearn, c.fastloss):
+            assert math.isfinite(quality.objective) and quality.objective >= 0, where
+            assert quality.peak_mib >= 0, where
+            assert quality.n_iter == result.epochs, where
+        if c.metric == "acc":
+            assert c.sklearn.score > 0.5, where  # learnable at all
+        assert abs(c.fastloss.score - c.sklearn.score) <= SCORE_TOLERANCE, (
+            f"{where}: fastloss {c.fastloss.score:.4f}, scikit-learn {c.sklearn.score:.4f}"
+        )
+
+
+def test_cold_start(result):
+    cold = result.cold_start
+    assert _positive(cold.sklearn_seconds) and _positive(cold.fastloss_warm_seconds)
+    assert cold.fastloss_cold_cache_seconds is None and cold.cold_cache_ratio is None
+    assert _positive(cold.warm_ratio)
+
+
+def test_report_and_json(result, tmp_path):
+    report = format_report(result)
+    for case in result.cases:
+        assert case.case.name in report
+    assert "speedup" in report and "cold start" in report
+    path = tmp_path / "bench.json"
+    write_json(result, path)
+    payload = json.loads(path.read_text())
+    assert [c["name"] for c in payload["cases"]] == [c.case.name for c in result.cases]
+    assert payload["cold_start"]["warm_ratio"] > 0
+
+
+def test_command_line(tmp_path, capsys, monkeypatch):
+    tiny = suite("quick", SCALE)[:1]
+    monkeypatch.setattr(bench_main, "run", _only(tiny))
+    json_path, png_path = tmp_path / "out.json", tmp_path / "out.png"
+    argv = ["--quick", "--repeat", "1", "--no-cold-start", "--json", str(json_path)]
+    assert bench_main.main([*argv, "--png", str(png_path)]) == 0
+    out = capsys.readouterr().out
+    assert tiny[0].name in out and json_path.exists()
+    if importlib.util.find_spec("matplotlib") is None:
+        assert "pip install fastloss[plot]" in out and not png_path.exists()
+    else:
+        assert png_path.stat().st_size > 0
+
+
+def _only(cases):
+    """``run`` restricted to ``cases`` (keeps the command-line test short)."""
+
+    def restricted(*args, **kwargs):
+        kwargs.pop("scale", None)
+        return run(*args, cases=cases, **kwargs)
+
+    return restricted
