@@ -133,3 +133,10 @@ def test_matches_scikit_learn_sgd_losses(ours, theirs):
     expected_grad = [ref.py_dloss(pi, yi) for pi, yi in zip(p, y, strict=False)]
     np.testing.assert_allclose(ours.loss(y, p), expected_loss, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ours.gradient(y, p), expected_grad, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ALL_LOSSES, ids=repr)
+def test_derivative_is_negative_below_the_target(loss):
+    """The 'optimal' schedule's first step relies on dloss(1, p) < 0 for p < 1."""
+    p = -np.logspace(-3, 3, 50)
+    assert np.all(loss.gradient(np.ones_like(p), p) < 0)

@@ -84,12 +84,13 @@ class Settings:
         return h
 
     def _optimal_t0(self):
-        # Bottou's heuristic, as scikit-learn: the first step size is about
-        # typw / max(1, |dloss|) for a typical weight typw = 1 / sqrt(sqrt(alpha)).
+        # Bottou's heuristic as scikit-learn computes it: the first step is
+        # typw / max(1, dloss(y=1, p=-typw)) for a typical weight typw =
+        # alpha ** -0.25.  That derivative is negative for every loss that
+        # decreases towards its target (all of ours), so the first step is typw
+        # itself; evaluating it would load a compiled kernel for nothing.
         typw = np.sqrt(1.0 / np.sqrt(self.alpha))
-        dloss = self.loss.gradient(np.array([1.0]), np.array([-typw]))[0]
-        eta_first = typw / max(1.0, dloss)
-        return 1.0 / (eta_first * self.alpha)
+        return 1.0 / (typw * self.alpha)
 
     def penalty(self, coef):
         if not self.penalized:
