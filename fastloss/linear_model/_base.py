@@ -58,6 +58,7 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
         "shuffle": ["boolean", StrOptions({"block"})],
         "verbose": ["verbose"],
         "epsilon": [Interval(Real, 0, None, closed="left")],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "learning_rate": [StrOptions({"constant", "optimal", "invscaling", "adaptive"})],
         "eta0": [Interval(Real, 0, None, closed="neither")],

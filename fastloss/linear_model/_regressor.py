@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
@@ -72,7 +70,6 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     _parameter_constraints: dict = {
         **BaseSGD._parameter_constraints,
         "loss": [StrOptions(set(REGRESSION_LOSSES)), Loss],
-        "n_jobs": [Integral, None],
     }
 
     def __init__(
