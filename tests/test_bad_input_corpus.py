@@ -15,17 +15,14 @@ failing return code instead of killing the test session.
 
 from __future__ import annotations
 
-import os
 import pickle
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from _subprocess import rerun_in_subprocess
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
@@ -857,26 +854,5 @@ def test_corpus_is_large_and_ids_unique():
 
 
 def test_corpus_in_subprocess_does_not_crash_the_interpreter():
-    root = Path(__file__).resolve().parents[1]
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            __file__,
-            "-k",
-            "not subprocess",
-        ],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    # A negative return code is a signal (-11: the interpreter segfaulted).
+    proc = rerun_in_subprocess(__file__)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]

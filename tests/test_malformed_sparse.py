@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import os
 import pickle
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _subprocess import rerun_in_subprocess
 
 import fastloss
 
@@ -394,30 +392,8 @@ def test_bounds_checks_are_compiled_in():
 
 
 def test_cases_under_numba_boundscheck_in_subprocess(tmp_path):
-    root = Path(__file__).resolve().parents[1]
-    env = dict(os.environ)
-    env.update(
-        NUMBA_BOUNDSCHECK="1",
-        NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"),
-        PYTHONPATH=os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")])),
-    )
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            __file__,
-            "-k",
-            "not subprocess",
-        ],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    proc = rerun_in_subprocess(
+        __file__, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path / "numba-cache")
     )
     output = proc.stdout[-4000:] + proc.stderr[-4000:]
     # A negative return code is a signal (-11: the interpreter segfaulted).
