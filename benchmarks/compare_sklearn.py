@@ -24,10 +24,11 @@ Notes
   does), so millisecond fits on the small datasets are still meaningful.
 * The speed ratio is ``sklearn_seconds / fastloss_seconds``: above 1 means
   fastloss is faster.
-* The training objective is the mean training loss plus the penalty
-  ``alpha * (0.5 * (1 - l1_ratio) * ||w||^2 + l1_ratio * ||w||_1)``, the loss
-  being the fitted fastloss estimator's ``loss_function_`` applied to both
-  models (targets in {-1, +1} with ``classes_[1]`` as +1 for binary problems).
+* The training objective (``fastloss.bench.training_objective``) is the mean
+  training loss plus the L2 penalty ``alpha / 2 * ||w||^2`` (every configuration
+  here uses ``penalty="l2"``), the loss being the fitted fastloss estimator's
+  ``loss_function_`` applied to both models (targets in {-1, +1} with
+  ``classes_[1]`` as +1 for binary problems).
   For multiclass data (digits) it is the mean over the one-vs-rest problems.
 """
 
@@ -64,6 +65,7 @@ try:
 except ImportError:  # run as a script from a source checkout that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import fastloss
+from fastloss.bench import training_objective
 
 __all__ = ["Config", "Dataset", "Result", "Row", "format_table", "main", "run"]
 
@@ -435,53 +437,6 @@ def _warm_up_kind(kind: str, datasets: Sequence[Dataset], X, y_class, y_reg) -> 
 
 
 # ------------------------------------------------------------------- objective
-def _penalty(coef: np.ndarray, params: dict) -> float:
-    """``alpha * (0.5 * (1 - l1_ratio) * ||w||^2 + l1_ratio * ||w||_1)``."""
-    if params["penalty"] is None:
-        return 0.0
-    l1_ratio = {"l2": 0.0, "l1": 1.0}.get(params["penalty"], params["l1_ratio"])
-    coef = np.asarray(coef, dtype=np.float64)
-    return params["alpha"] * (
-        0.5 * (1.0 - l1_ratio) * float(coef @ coef) + l1_ratio * float(np.abs(coef).sum())
-    )
-
-
-def _targets(estimator: BaseEstimator, y: np.ndarray) -> list[np.ndarray]:
-    """The target of each row of ``coef_``: {-1, +1} per class, or ``y`` itself."""
-    classes = getattr(estimator, "classes_", None)
-    if classes is None:
-        return [np.asarray(y, dtype=np.float64)]
-    positives = classes[1:] if classes.shape[0] == 2 else classes
-    return [np.where(y == positive, 1.0, -1.0) for positive in positives]
-
-
-def training_objective(
-    estimator: BaseEstimator, loss: fastloss.losses.Loss, X, y: np.ndarray
-) -> float:
-    """Mean training loss plus penalty of a fitted linear model.
-
-    Parameters
-    ----------
-    estimator : fitted SGDClassifier or SGDRegressor (either library)
-    loss : fastloss.losses.Loss
-        The same loss object for both libraries' models.
-    X, y : training data
-
-    Returns
-    -------
-    float
-        For one-vs-rest models, the mean over the per-class problems.
-    """
-    params = estimator.get_params()
-    coef = np.atleast_2d(estimator.coef_)
-    intercept = np.ravel(estimator.intercept_)
-    values = [
-        loss(target, np.asarray(X @ w).ravel() + b) + _penalty(w, params)
-        for target, w, b in zip(_targets(estimator, y), coef, intercept, strict=True)
-    ]
-    return float(np.mean(values))
-
-
 # ------------------------------------------------------------------------- run
 def compare(
     dataset: Dataset, config: Config, repeat: int, min_time: float, random_state: int = 0
