@@ -13,7 +13,7 @@ epochs and ``partial_fit`` chunks compose exactly.
 import math
 
 from .._config import jit
-from ._layout import CONSTANT, INVSCALING, MAX_DLOSS
+from ._layout import CONSTANT, INVSCALING, MAX_DLOSS, MIN_SCALE
 
 
 @jit()
@@ -79,7 +79,7 @@ def shrink_or_fold(coef, avg_coef, scale, factor, avg_a, avg_b):
     Returns the new ``(scale, avg_a, avg_b)``.
     """
     scale *= factor
-    if scale < 1e-9:
+    if scale < MIN_SCALE:
         fold_average(coef, avg_coef, avg_a, avg_b)
         scale_weights(coef, scale)
         return 1.0, 0.0, 1.0
