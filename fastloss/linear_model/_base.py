@@ -9,6 +9,7 @@ from numbers import Integral, Real
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, clone
+from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import SparseCoefMixin
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
@@ -17,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ..losses import Loss, loss_from_name
+from ._callbacks import CALLBACK_RUN_ATTRIBUTES
 from ._input import as_kernel_input, check_sparse_structure
 from ._training import LinearState, Settings, model_weights, train
 
@@ -38,14 +40,17 @@ def atomic_fit(method):
         try:
             return method(self, *args, **kwargs)
         except BaseException:
+            # _fit_context tears the callbacks down after us: keep what it needs
+            running = {k: v for k, v in self.__dict__.items() if k in CALLBACK_RUN_ATTRIBUTES}
             self.__dict__.clear()
             self.__dict__.update(saved)
+            self.__dict__.update(running)
             raise
 
     return wrapper
 
 
-class BaseSGD(SparseCoefMixin, BaseEstimator):
+class BaseSGD(CallbackSupportMixin, SparseCoefMixin, BaseEstimator):
     """Parameters and machinery shared by the SGD estimators (not public)."""
 
     _parameter_constraints: dict = {
@@ -154,6 +159,33 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
         self.t_ = max(s.t for s in states)
         self.loss_function_ = loss
 
+    def _record_curves(self, states, continued):
+        """Set ``loss_curve_`` and ``validation_scores_`` from trained states.
+
+        One-vs-rest curves are averaged over the classes, a class that stopped
+        early counting with its last value.  ``continued``: this call went on
+        from the previous one (``partial_fit``, ``warm_start``), so its epochs
+        are appended.
+        """
+
+        def per_epoch(curves):
+            n_epochs = max(map(len, curves))
+            padded = [c + c[-1:] * (n_epochs - len(c)) for c in curves]
+            return np.mean(np.array(padded, dtype=np.float64), axis=0)
+
+        losses = per_epoch([s.loss_curve for s in states])
+        previous = getattr(self, "loss_curve_", None)
+        continued = continued and previous is not None
+        self.loss_curve_ = np.concatenate([previous, losses]) if continued else losses
+        if not states[0].validation_scores:
+            self.validation_scores_ = None
+            return
+        scores = per_epoch([s.validation_scores for s in states])
+        previous = getattr(self, "validation_scores_", None)
+        if continued and previous is not None:
+            scores = np.concatenate([previous, scores])
+        self.validation_scores_ = scores
+
     def _warn_if_not_converged(self):
         if self.tol is not None and self.n_iter_ == self.max_iter:
             warnings.warn(
@@ -207,8 +239,10 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
         return np.sort(idx_train).astype(np.int64), np.sort(idx_val)
 
     # --------------------------------------------------------------- training
-    def _train_problems(self, X, problems, settings, train_idx, n_jobs=None):
+    def _train_problems(self, X, problems, settings, train_idx, n_jobs=None, callbacks=None):
         """Train each ``(y, sample_weight, state, validation_score)`` problem.
+
+        ``callbacks``: one ``EpochCallbacks`` (or ``None``) per problem.
 
         Seeds are drawn up front, one per problem, so results do not depend on
         ``n_jobs`` when there are several problems: they run in threads (the
@@ -220,12 +254,14 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
             (X, y, sw, train_idx, settings, state, seed, score)
             for (y, sw, state, score), seed in zip(problems, seeds, strict=True)
         ]
+        callbacks = callbacks or [None] * len(args)
         if len(args) == 1:
-            return [train(*args[0], n_threads=effective_n_jobs(n_jobs))]
+            n_threads = effective_n_jobs(n_jobs)
+            return [train(*args[0], n_threads=n_threads, epoch_callbacks=callbacks[0])]
         if n_jobs in (None, 1):
-            return [train(*a) for a in args]
+            return [train(*a, epoch_callbacks=c) for a, c in zip(args, callbacks, strict=True)]
         return Parallel(n_jobs=n_jobs, prefer="threads", require="sharedmem")(
-            delayed(train)(*a) for a in args
+            delayed(train)(*a, epoch_callbacks=c) for a, c in zip(args, callbacks, strict=True)
         )
 
     def _sample_weight(self, sample_weight, X):

@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..losses import CLASSIFICATION_LOSSES, Loss
 from ._base import BaseSGD, atomic_fit, check_init, initial_states
+from ._callbacks import fit_callbacks, linear_attributes
 from ._input import check_sparse_structure
 
 
@@ -251,6 +252,7 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         ``init`` holds the starting point (see :func:`initial_states`); empty
         for a fresh start.
         """
+        given_weight = sample_weight
         sample_weight = self._sample_weight(sample_weight, X)
         class_weight = compute_class_weight(self.class_weight, classes=classes, y=y)
         if not np.all(np.isfinite(class_weight)) or np.any(class_weight < 0):
@@ -278,10 +280,12 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
             score = _accuracy_score_fn(X, target, sw, val_idx) if early else None
             problems.append((target, sw, states[k], score))
 
-        states = self._train_problems(X, problems, settings, train_idx, self.n_jobs)
-
-        self._set_solution(states, settings, loss, X.dtype, flat=False)
-        self.classes_ = classes
+        reconstruct = linear_attributes(False, X.dtype, classes_=classes)
+        with fit_callbacks(self, X, y, given_weight, n_models, max_iter, reconstruct) as callbacks:
+            states = self._train_problems(X, problems, settings, train_idx, self.n_jobs, callbacks)
+            self._set_solution(states, settings, loss, X.dtype, flat=False)
+            self._record_curves(states, continued="t" in init or self.warm_start)
+            self.classes_ = classes
 
     # ------------------------------------------------------------- prediction
     def decision_function(self, X):

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..losses import REGRESSION_LOSSES, Loss
 from ._base import BaseSGD, atomic_fit, check_init, initial_states
+from ._callbacks import fit_callbacks, linear_attributes
 from ._input import check_sparse_structure
 
 
@@ -177,6 +178,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         return self
 
     def _train(self, X, y, sample_weight, loss, max_iter, init):
+        given_weight = sample_weight
         sample_weight = self._sample_weight(sample_weight, X)
         y = np.ascontiguousarray(y, dtype=np.float64)
         settings = self._settings(loss, max_iter)
@@ -188,8 +190,13 @@ class SGDRegressor(RegressorMixin, BaseSGD):
             train_idx, score = np.arange(y.shape[0], dtype=np.int64), None
         (state,) = initial_states(1, X.shape[1], X.dtype, **init)
         problem = (y, sample_weight, state, score)
-        (state,) = self._train_problems(X, [problem], settings, train_idx, self.n_jobs)
-        self._set_solution([state], settings, loss, X.dtype, flat=True)
+        reconstruct = linear_attributes(True, X.dtype)
+        with fit_callbacks(self, X, y, given_weight, 1, max_iter, reconstruct) as callbacks:
+            (state,) = self._train_problems(
+                X, [problem], settings, train_idx, self.n_jobs, callbacks
+            )
+            self._set_solution([state], settings, loss, X.dtype, flat=True)
+            self._record_curves([state], continued="t" in init or self.warm_start)
 
     def predict(self, X):
         """Predict with the linear model.

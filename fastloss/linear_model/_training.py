@@ -34,6 +34,10 @@ class LinearState:
     t: float = 1.0
     l1_total: float = 0.0  # L1 penalty every weight should have received
     n_iter: int = 0
+    # per epoch of the last train() call: training objective (NaN when the loss
+    # was not computed) and, with early stopping, the validation score
+    loss_curve: list = field(default_factory=list)
+    validation_scores: list = field(default_factory=list)
 
     @classmethod
     def zeros(cls, n_features, dtype, t=1.0):
@@ -222,7 +226,16 @@ def _diverged(epoch, what):
 
 
 def train(
-    X, y, sample_weight, train_idx, settings, state, seed, validation_score=None, n_threads=1
+    X,
+    y,
+    sample_weight,
+    train_idx,
+    settings,
+    state,
+    seed,
+    validation_score=None,
+    n_threads=1,
+    epoch_callbacks=None,
 ):
     """Train one linear model in place for up to ``settings.max_iter`` epochs.
 
@@ -244,9 +257,14 @@ def train(
     n_threads : int, default=1
         Threads for each epoch (see :func:`_run_parallel_epoch`); used only when
         every thread gets at least ``MIN_ROWS_PER_THREAD`` rows.
+    epoch_callbacks : EpochCallbacks, optional
+        scikit-learn callbacks to run around every epoch (see
+        :mod:`fastloss.linear_model._callbacks`); a callback asking to stop ends
+        training after the epoch.
     """
     n_threads = min(n_threads, train_idx.shape[0] // MIN_ROWS_PER_THREAD)
-    args = (X, y, sample_weight, train_idx, settings, state, seed, validation_score)
+    args = (X, y, sample_weight, train_idx, settings, state, seed)
+    args += (validation_score, epoch_callbacks)
     if n_threads > 1:
         with ThreadPoolExecutor(n_threads) as pool:
             return _train(*args, pool, n_threads)
@@ -254,7 +272,17 @@ def train(
 
 
 def _train(
-    X, y, sample_weight, train_idx, settings, state, seed, validation_score, pool, n_threads
+    X,
+    y,
+    sample_weight,
+    train_idx,
+    settings,
+    state,
+    seed,
+    validation_score,
+    epoch_callbacks,
+    pool,
+    n_threads,
 ):
     rng = np.random.default_rng(seed)
     kstate = np.zeros(L.S_SIZE)
@@ -271,12 +299,15 @@ def _train(
     eta0 = settings.eta0
     hyper = settings.hyper(eta0)
     best, no_improvement = -np.inf if validation_score else np.inf, 0
+    loss_computed = hyper[L.H_COMPUTE_LOSS] != 0.0
     n_train = train_idx.shape[0]
     t_start = time.perf_counter()
     epoch = 0
     for epoch in range(1, settings.max_iter + 1):
         if settings.verbose:
             print(f"-- Epoch {epoch}")
+        if epoch_callbacks is not None:
+            epoch_callbacks.begin()
         order = epoch_order(rng, train_idx, settings.shuffle)
         if pool is not None:
             loss_sum = _run_parallel_epoch(
@@ -304,24 +335,29 @@ def _train(
             raise _diverged(epoch, "a coefficient, intercept or the loss is not finite")
 
         coef, intercept = model_weights(state, settings)
+        avg_loss = loss_sum / n_train if loss_computed else np.nan
+        objective = avg_loss + settings.penalty(coef)
+        state.loss_curve.append(objective)
+        report = f"Avg. loss: {avg_loss:f}, Objective: {objective:f}"
         if validation_score is not None:
             score = validation_score(coef, intercept)
+            state.validation_scores.append(score)
             improved = score >= best + tol
             best = max(best, score)
-            report = f", Validation score: {score:f}"
+            report += f", Validation score: {score:f}"
         else:
-            objective = loss_sum / n_train + settings.penalty(coef)
-            improved = objective <= best - tol
+            # without tol the loss may not be computed (NaN): every epoch counts
+            improved = settings.tol is None or objective <= best - tol
             best = min(best, objective)
-            report = f", Objective: {objective:f}"
         no_improvement = 0 if improved else no_improvement + 1
         if settings.verbose:
             print(
                 f"Norm: {np.linalg.norm(coef):.2f}, NNZs: {np.count_nonzero(coef)}, "
-                f"Bias: {intercept:.6f}, T: {epoch * n_train}, "
-                f"Avg. loss: {loss_sum / n_train:f}{report}"
+                f"Bias: {intercept:.6f}, T: {epoch * n_train}, {report}"
             )
             print(f"Total training time: {time.perf_counter() - t_start:.2f} seconds.")
+        if epoch_callbacks is not None and epoch_callbacks.end(coef, intercept):
+            break
         if no_improvement >= settings.n_iter_no_change:
             if settings.schedule == "adaptive" and eta0 > 1e-6:
                 eta0 /= 5.0
