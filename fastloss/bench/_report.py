@@ -8,11 +8,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..plot._matplotlib import INSTALL_HINT
+from ..plot._speedups import speedup_figure
 from ._run import BenchResult, CaseResult
 
 __all__ = ["format_report", "format_table", "write_json", "write_png"]
 
-PLOT_HINT = "drawing the chart needs matplotlib: pip install fastloss[plot]"
+PLOT_HINT = f"drawing the chart needs matplotlib: {INSTALL_HINT}"
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -163,22 +165,12 @@ def write_png(result: BenchResult, path: str | Path) -> bool:
         prints :data:`PLOT_HINT`.
     """
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        fig = speedup_figure(
+            [c.case.name for c in result.cases],
+            [c.timing.speedup for c in result.cases],
+            title=f"fastloss vs scikit-learn ({result.suite} suite)",
+        )
     except ImportError:
         return False
-    names = [c.case.name for c in result.cases]
-    speedups = [c.timing.speedup for c in result.cases]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(names) + 1.5))
-    bars = ax.barh(names[::-1], speedups[::-1], color="tab:blue")
-    ax.bar_label(bars, labels=[f"{s:.2f}x" for s in speedups[::-1]], padding=3)
-    ax.axvline(1.0, color="black", linewidth=1)
-    ax.set_xlabel("speed-up per epoch over scikit-learn (median of alternating pairs)")
-    ax.set_title(f"fastloss vs scikit-learn ({result.suite} suite)")
-    ax.margins(x=0.15)
-    fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return True
