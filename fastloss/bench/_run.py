@@ -145,6 +145,16 @@ class Progress:
         print(f"[{elapsed:7.1f} s] {message}", file=self.stream, flush=True)
 
 
+def progress_bar(done: int, total: int, width: int = 20) -> str:
+    """A text progress bar, ``done`` of ``total`` steps: ``|#####.....|  50%``.
+
+    Plain characters, so that it reads the same in a terminal and in a CI log.
+    """
+    filled = round(width * done / total) if total else width
+    percent = round(100 * done / total) if total else 100
+    return f"|{'#' * filled}{'.' * (width - filled)}| {percent:3d}%"
+
+
 #: Rows of the warm-up problems: enough for fastloss's parallel epochs (which
 #: need a few thousand rows per thread) to load their kernels too.
 WARM_UP_ROWS = 5_000
@@ -246,7 +256,10 @@ def run(
         if case.data not in datasets:
             log(f"generating {case.data.kind} {case.data.shape_label} {case.data.dtype}")
             datasets = {case.data: make_dataset(case.data, random_state)}  # keep one in memory
-        log(f"case {i}/{len(cases)}: {case.name} ({case.data.shape_label})")
+        log(
+            f"{progress_bar(i - 1, len(cases))} case {i}/{len(cases)}: {case.name} "
+            f"({case.data.shape_label})"
+        )
         result.cases.append(
             run_case(case, datasets[case.data], epochs, repeat, random_state, floors)
         )

@@ -96,7 +96,7 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
     loss_function_ : Loss
         The loss object trained with.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Only when ``X`` has string column names.
 
     Notes

@@ -60,7 +60,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     t_ : float
     loss_function_ : Loss
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
 
     Notes
     -----

@@ -140,7 +140,8 @@ class LossCurveDisplay:
                 f"validation_scores has {scores.shape[0]} entries but loss_curve only "
                 f"{loss.shape[0]}: scores belong to the last epochs of the loss curve."
             )
-        if ax is None:
+        new_figure = ax is None
+        if new_figure:
             _, ax = plt.subplots()
         name = self.estimator_name if name is None else name
         epochs = np.arange(1, loss.shape[0] + 1)
@@ -158,6 +159,8 @@ class LossCurveDisplay:
             self.validation_ax_.set_ylabel("validation score")
             lines.append(self.validation_line_)
         ax.legend(lines, [line.get_label() for line in lines], loc="best")
+        if new_figure:
+            ax.figure.tight_layout()  # room for the right axis's label
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
