@@ -1,5 +1,7 @@
 """scikit-learn's callback API (sklearn.callback) on fastloss estimators."""
 
+import importlib.util
+
 import numpy as np
 import pytest
 from sklearn.callback import ProgressBar, ScoringMonitor
@@ -12,7 +14,10 @@ from sklearn.preprocessing import StandardScaler
 
 from fastloss import SGDClassifier, SGDRegressor
 
-pytest.importorskip("rich", reason="sklearn's ProgressBar needs rich (pip install rich)")
+needs_rich = pytest.mark.skipif(
+    importlib.util.find_spec("rich") is None,
+    reason="scikit-learn's ProgressBar needs rich (in the test extra: pip install fastloss[test])",
+)
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +141,7 @@ def test_partial_fit_is_one_epoch_task(binary):
     assert [e for e in recorder.events if e[0] == "setup"] == [("setup", "fit")] * 2
 
 
+@needs_rich
 def test_progress_bar_alone(binary, capsys):
     X, y = binary
     SGDClassifier(max_iter=5, tol=None, random_state=0).set_callbacks(ProgressBar()).fit(X, y)
@@ -144,6 +150,7 @@ def test_progress_bar_alone(binary, capsys):
     assert not sk_progressbar._run_monitors  # its monitor thread was joined
 
 
+@needs_rich
 def test_failed_fit_tears_callbacks_down_and_keeps_the_model(binary):
     X, y = binary
     est = SGDClassifier(learning_rate="constant", eta0=1.0, max_iter=3, tol=None, random_state=0)
@@ -158,6 +165,7 @@ def test_failed_fit_tears_callbacks_down_and_keeps_the_model(binary):
     assert est._skl_callbacks[1].events[-1] == ("teardown", "fit")
 
 
+@needs_rich
 def test_progress_bar_and_monitor_in_a_pipeline_in_grid_search(binary, capsys):
     X, y = binary
     monitor = ScoringMonitor(scoring="accuracy")
