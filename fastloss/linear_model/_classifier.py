@@ -95,6 +95,14 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
     classes_ : ndarray of shape (n_classes,)
     loss_function_ : Loss
         The loss object trained with.
+    loss_curve_ : ndarray of shape (n_epochs,)
+        Training objective after each epoch (average loss as the samples were
+        met, plus the penalty); NaN where the loss was not computed (``tol=None``
+        and ``verbose=0``).  Grows over ``partial_fit`` and ``warm_start`` fits.
+        One-vs-rest: the mean over the classes.
+    validation_scores_ : ndarray of shape (n_epochs,) or None
+        Validation accuracy after each epoch with ``early_stopping``, else
+        None.  One-vs-rest: the mean of the binary problems' accuracies.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Only when ``X`` has string column names.

@@ -59,6 +59,12 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     n_iter_ : int
     t_ : float
     loss_function_ : Loss
+    loss_curve_ : ndarray of shape (n_epochs,)
+        Training objective after each epoch (average loss as the samples were
+        met, plus the penalty); NaN where the loss was not computed (``tol=None``
+        and ``verbose=0``).  Grows over ``partial_fit`` and ``warm_start`` fits.
+    validation_scores_ : ndarray of shape (n_epochs,) or None
+        Validation score after each epoch with ``early_stopping``, else None.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
 
