@@ -169,6 +169,8 @@ class BaseSGD(CallbackSupportMixin, SparseCoefMixin, BaseEstimator):
         """
 
         def per_epoch(curves):
+            if len(curves) == 1:
+                return np.array(curves[0], dtype=np.float64)
             n_epochs = max(map(len, curves))
             padded = [c + c[-1:] * (n_epochs - len(c)) for c in curves]
             return np.mean(np.array(padded, dtype=np.float64), axis=0)

@@ -128,14 +128,17 @@ def fit_callbacks(
     reconstruct : callable (coef, intercept) -> dict
         See :func:`linear_attributes`; used when ``n_models == 1``.
     """
+    if not getattr(estimator, "_skl_callbacks", None):
+        # nothing would observe the task tree: skip building it (tens of
+        # microseconds, which matter to many small partial_fit calls)
+        yield [None] * n_models
+        return
     one_vs_rest = n_models > 1
     root = estimator._init_callback_context(max_subtasks=n_models if one_vs_rest else max_epochs)
     metadata = None if sample_weight is None else {"sample_weight": sample_weight}
     data = {"X": X, "y": y, "metadata": metadata}
     root.call_on_fit_task_begin(estimator=estimator, **data)
-    if not getattr(estimator, "_skl_callbacks", None):
-        yield [None] * n_models
-    elif not one_vs_rest:
+    if not one_vs_rest:
         yield [EpochCallbacks(estimator, root, data, reconstruct)]
     else:
         # created up front, in order: the classes may then train in threads
