@@ -11,6 +11,8 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import GridSearchCV, StratifiedShuffleSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from test_estimator_checks import _expected_failures
 
 from fastloss import SGDClassifier, SGDRegressor
 
@@ -199,3 +201,34 @@ def test_progress_bar_and_monitor_in_a_pipeline_in_grid_search(binary, capsys):
         )
         expected.append(accuracy_score(y, pipe.fit(X, y).predict(X)))
     np.testing.assert_allclose([r["accuracy"] for r in refit], expected, rtol=1e-12)
+
+
+class SilentCallback:
+    """Implements every hook and asks for every argument; records nothing."""
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context, *, X=None, y=None, metadata=None):
+        pass
+
+    def on_fit_task_end(
+        self, estimator, context, *, X=None, y=None, metadata=None, fitted_estimator=None
+    ):
+        return False
+
+
+# Estimators with callbacks set still pass scikit-learn's checks (clones keep
+# their callbacks, so every check's fits run the hooks).
+@parametrize_with_checks(
+    [
+        SGDClassifier(loss="log_loss").set_callbacks(SilentCallback()),
+        SGDRegressor(average=True).set_callbacks(SilentCallback()),
+    ],
+    expected_failed_checks=_expected_failures,
+)
+def test_sklearn_checks_with_callbacks(estimator, check):
+    check(estimator)
