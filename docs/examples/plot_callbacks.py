@@ -29,7 +29,7 @@ def held_out_accuracy(estimator, X, y):
 
 
 monitor = ScoringMonitor(scoring={"train": "accuracy", "held out": held_out_accuracy})
-clf = SGDClassifier(max_iter=25, tol=1e-4, n_iter_no_change=25, random_state=0)
+clf = SGDClassifier(average=True, max_iter=25, tol=1e-4, n_iter_no_change=25, random_state=0)
 clf.set_callbacks(monitor).fit(X_train, y_train)
 
 epochs = [row for row in monitor.get_logs().data if row["task_name"] == "epoch"]
@@ -43,4 +43,5 @@ for key in ["train", "held out"]:
     bottom.plot(range(1, len(epochs) + 1), [row[key] for row in epochs], label=key)
 bottom.set(xlabel="epoch", ylabel="accuracy")
 bottom.legend()
+fig.tight_layout()
 plt.show()
