@@ -8,7 +8,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..losses import REGRESSION_LOSSES, Loss
+from ..losses import EXTRA_REGRESSION_LOSSES, REGRESSION_LOSSES, Loss
 from ._base import BaseSGD, atomic_fit, check_init, initial_states
 from ._input import check_sparse_structure
 
@@ -24,8 +24,12 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     ----------
     loss : str or Loss, default="squared_error"
         "squared_error", "huber", "epsilon_insensitive",
-        "squared_epsilon_insensitive", or a regression
-        :class:`fastloss.losses.Loss` object (searchable as ``loss__<name>``).
+        "squared_epsilon_insensitive", fastloss's "quantile", "log_cosh",
+        "poisson", "tweedie", "cross_entropy" (default hyperparameters), or a
+        regression :class:`fastloss.losses.Loss` object (searchable as
+        ``loss__<name>``), user-defined ones included.  Predictions are on the
+        loss's link scale: ``exp`` for Poisson and Tweedie, ``expit`` for
+        cross-entropy.
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
     alpha : float, default=1e-4
     l1_ratio : float, default=0.15
@@ -69,7 +73,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
 
     _parameter_constraints: dict = {
         **BaseSGD._parameter_constraints,
-        "loss": [StrOptions(set(REGRESSION_LOSSES)), Loss],
+        "loss": [StrOptions(set(REGRESSION_LOSSES) | set(EXTRA_REGRESSION_LOSSES)), Loss],
     }
 
     def __init__(
@@ -179,11 +183,12 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     def _train(self, X, y, sample_weight, loss, max_iter, init):
         sample_weight = self._sample_weight(sample_weight, X)
         y = np.ascontiguousarray(y, dtype=np.float64)
+        loss._check_target(y)
         settings = self._settings(loss, max_iter)
         early = self.early_stopping and max_iter > 1
         if early:
             train_idx, val_idx = self._validation_split(y, sample_weight, stratify=False)
-            score = _r2_score_fn(X, y, sample_weight, val_idx)
+            score = _r2_score_fn(X, y, sample_weight, val_idx, loss.link)
         else:
             train_idx, score = np.arange(y.shape[0], dtype=np.int64), None
         (state,) = initial_states(1, X.shape[1], X.dtype, **init)
@@ -192,7 +197,10 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self._set_solution([state], settings, loss, X.dtype, flat=True)
 
     def predict(self, X):
-        """Predict with the linear model.
+        """Predict with the linear model, on the loss's link scale.
+
+        ``X @ coef_ + intercept_`` for identity-link losses, its ``exp`` for
+        Poisson and Tweedie, its ``expit`` for cross-entropy.
 
         Parameters
         ----------
@@ -205,14 +213,16 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         check_is_fitted(self)
         check_sparse_structure(X)
         X = validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False)
-        return np.asarray(X @ self.coef_).ravel() + self.intercept_[0]
+        raw = np.asarray(X @ self.coef_).ravel() + self.intercept_[0]
+        return self.loss_function_.link.inverse(raw)
 
 
-def _r2_score_fn(X, y, sample_weight, val_idx):
-    """Weighted validation R^2 of a linear model."""
+def _r2_score_fn(X, y, sample_weight, val_idx, link):
+    """Weighted validation R^2 of a linear model's predictions through ``link``."""
     X_val, y_val, w_val = X[val_idx], y[val_idx], sample_weight[val_idx]
 
     def score(coef, intercept):
-        return float(r2_score(y_val, X_val @ coef + intercept, sample_weight=w_val))
+        prediction = link.inverse(X_val @ coef + intercept)
+        return float(r2_score(y_val, prediction, sample_weight=w_val))
 
     return score
