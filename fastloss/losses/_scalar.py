@@ -38,10 +38,11 @@ TWEEDIE = 14
 #: (``fastloss._kernels._specialise``), never through this switch.
 USER_DEFINED = -1
 
-#: Largest argument given to ``exp`` by the log-link losses: exp(700) ~ 1e304
-#: is finite, so an exploding prediction gives a huge derivative (caught by the
-#: divergence check) rather than inf - inf = NaN.
-MAX_EXP = 700.0
+#: Largest argument given to ``exp`` by the log-link losses: exp(300) ~ 2e130
+#: and its square are finite, so an exploding prediction gives a huge value and
+#: derivative (caught by the divergence check) rather than inf or inf - inf = NaN.
+#: Beyond it the losses are flat, which no useful model reaches (a mean of 1e130).
+MAX_EXP = 300.0
 
 
 @jit()
