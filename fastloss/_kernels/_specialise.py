@@ -101,6 +101,8 @@ def specialise(kernel: CPUDispatcher, replacements: dict, _memo: dict | None = N
             replacement = replacements[id(value)]
         elif isinstance(value, CPUDispatcher):
             replacement = specialise(value, replacements, memo)
+        elif isinstance(value, types.ModuleType):
+            replacement = _module_with(value, replacements)
         else:
             continue
         if replacement is not value:
@@ -124,6 +126,19 @@ def specialise(kernel: CPUDispatcher, replacements: dict, _memo: dict | None = N
     result = njit(cache=False, **options)(copy)
     memo[id(kernel)] = result
     return result
+
+
+def _module_with(module: types.ModuleType, replacements: dict) -> types.ModuleType:
+    """``module`` itself, or a copy with ``replacements`` applied to its attributes
+    (for kernels that write ``_scalar.loss_value(...)``)."""
+    names = [k for k, v in vars(module).items() if id(v) in replacements]
+    if not names:
+        return module
+    copy = types.ModuleType(module.__name__)
+    vars(copy).update(vars(module))
+    for name in names:
+        setattr(copy, name, replacements[id(getattr(module, name))])
+    return copy
 
 
 def _global_names(code: types.CodeType):
