@@ -121,6 +121,18 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self.warm_start = warm_start
         self.average = average
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Poisson and Tweedie need non-negative (or positive) targets, as
+        # scikit-learn's PoissonRegressor declares with the same tag.
+        names = {**REGRESSION_LOSSES, **EXTRA_REGRESSION_LOSSES}
+        loss = (
+            names[self.loss]() if isinstance(self.loss, str) and self.loss in names else self.loss
+        )
+        if isinstance(loss, Loss):
+            tags.target_tags.positive_only = loss._target_domain() in ("nonnegative", "positive")
+        return tags
+
     def _resolve_loss(self):
         loss = super()._resolve_loss()
         if loss.is_classification:
