@@ -302,6 +302,10 @@ class NotCompilable(Loss):
         return 2.0 * (p - y)
 
 
+class NoMethods(Loss):
+    pass
+
+
 class OnlyValue(Loss):
     @staticmethod
     def sample_loss(y, p):
@@ -315,6 +319,7 @@ class OnlyValue(Loss):
         (UnknownHyperparameter(), TypeError, "not __init__ parameters"),
         (NotCompilable(), TypeError, "Numba could not compile NotCompilable.sample_loss"),
         (OnlyValue(), TypeError, "needs both static methods"),
+        (NoMethods(), TypeError, "defines no compiled loss"),
         (AsymmetricSquaredError(under="big"), ValueError, "under must be a finite real"),
     ],
     ids=lambda v: type(v).__name__,

@@ -99,6 +99,12 @@ class Loss(BaseEstimator):
 
     def _validate(self) -> None:
         """Raise ``ValueError`` for invalid hyperparameters."""
+        if not self._is_user_defined() and self._code == _scalar.USER_DEFINED:
+            raise TypeError(
+                f"{type(self).__name__} subclasses Loss but defines no compiled loss: "
+                "give it the static methods sample_loss(y, p, ...) and "
+                "sample_derivative(y, p, ...) (see help(fastloss.losses.Loss))."
+            )
         if self._is_user_defined():
             for name in self._hyperparameter_names():
                 value = getattr(self, name)

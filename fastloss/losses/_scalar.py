@@ -360,7 +360,9 @@ def loss_value(code, y, p, params):
         return log_cosh_loss(y, p)
     if code == POISSON:
         return poisson_loss(y, p)
-    return tweedie_loss(y, p, params[0])
+    if code == TWEEDIE:
+        return tweedie_loss(y, p, params[0])
+    return math.nan  # not a built-in code: NaN makes the fit fail loudly
 
 
 @jit()
@@ -394,7 +396,9 @@ def loss_derivative(code, y, p, params):
         return log_cosh_dloss(y, p)
     if code == POISSON:
         return poisson_dloss(y, p)
-    return tweedie_dloss(y, p, params[0])
+    if code == TWEEDIE:
+        return tweedie_dloss(y, p, params[0])
+    return math.nan  # not a built-in code: NaN makes the fit fail loudly
 
 
 @jit()
