@@ -3,6 +3,11 @@
 Every loss has ``loss(y_true, raw_prediction)`` (per sample),
 ``gradient(y_true, raw_prediction)`` and ``__call__(y_true, raw_prediction,
 sample_weight=None)`` (weighted mean), and ``get_params`` / ``set_params``.
+
+Users write their own loss by subclassing :class:`Loss` with two static
+methods, ``sample_loss(y, p, ...)`` and ``sample_derivative(y, p, ...)`` (see
+its docstring and docs/losses.md); :func:`check_loss` compares a loss's
+derivative with finite differences.
 """
 
 from ._base import Loss

@@ -66,7 +66,7 @@ class LossCheckReport:
 
 def _probe_points(loss: Loss, margins):
     targets = _TARGETS[loss._target_domain()]
-    raw = np.concatenate([-margins[::-1], margins[1:]]) + 0.0  # no -0.0 in reports
+    raw = np.unique(np.concatenate([-margins, margins])) + 0.0  # no -0.0 in reports
     if loss._target_domain() not in ("binary",):
         # regression losses are functions of p - y (or of p on a link scale):
         # probe around each target too
