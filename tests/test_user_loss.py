@@ -1,8 +1,13 @@
 """User-defined losses: written in the test, checked against built-in losses,
 SciPy on the same objective, and finite differences."""
 
+import json
 import math
 import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -204,6 +209,34 @@ def test_grid_search_clone_pickle_and_pipeline():
     restored = pickle.loads(pickle.dumps(search.best_estimator_))
     np.testing.assert_array_equal(restored.predict(X), search.predict(X))
     restored.set_params(sgdregressor__loss__under=2.0).fit(X, y)  # refits after unpickling
+
+
+def test_pickled_model_predicts_and_refits_in_a_fresh_process(tmp_path):
+    """A new process compiles the user loss's kernels itself (nothing compiled is
+    pickled) and reproduces the model."""
+    X, y = _regression_data()
+    model = SGDRegressor(loss=AsymmetricSquaredError(under=3.0), random_state=0).fit(X, y)
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(model))
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    script = textwrap.dedent(
+        f"""
+        import json, pickle, sys
+        import numpy as np
+        sys.path[:0] = [{str(Path(__file__).parent)!r}, {str(Path(__file__).parents[1])!r}]
+        model = pickle.loads(open({str(tmp_path / "model.pkl")!r}, "rb").read())
+        X, y = np.load({str(tmp_path / "X.npy")!r}), np.load({str(tmp_path / "y.npy")!r})
+        prediction = model.predict(X).tolist()
+        coef = model.fit(X, y).coef_.tolist()
+        print(json.dumps({{"prediction": prediction, "coef": coef}}))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
+    )
+    child = json.loads(out.stdout.strip().splitlines()[-1])
+    np.testing.assert_array_equal(child["prediction"], model.predict(X))
+    np.testing.assert_array_equal(child["coef"], model.coef_)
 
 
 def test_partial_fit_with_a_user_loss_equals_builtin():
