@@ -129,8 +129,11 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         loss = (
             names[self.loss]() if isinstance(self.loss, str) and self.loss in names else self.loss
         )
-        if isinstance(loss, Loss):
-            tags.target_tags.positive_only = loss._target_domain() in ("nonnegative", "positive")
+        try:
+            domain = loss._target_domain() if isinstance(loss, Loss) else "real"
+        except TypeError:  # invalid hyperparameters: fit will say so
+            domain = "real"
+        tags.target_tags.positive_only = domain in ("nonnegative", "positive")
         return tags
 
     def _resolve_loss(self):
