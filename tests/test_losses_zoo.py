@@ -170,31 +170,32 @@ def test_loss_values_match_formulas(loss, formula):
 
 
 SCALAR_PAIRS = [
-    (losses.FocalLoss(gamma=1.5, alpha=0.3), _scalar.focal_loss, _scalar.focal_dloss),
-    (losses.SmoothHinge(0.7), _scalar.smooth_hinge_loss, _scalar.smooth_hinge_dloss),
-    (losses.CrossEntropy(), _scalar.cross_entropy_loss, _scalar.cross_entropy_dloss),
-    (losses.Quantile(0.7), _scalar.quantile_loss, _scalar.quantile_dloss),
-    (losses.LogCosh(), _scalar.log_cosh_loss, _scalar.log_cosh_dloss),
-    (losses.Poisson(), _scalar.poisson_loss, _scalar.poisson_dloss),
-    (losses.Tweedie(1.3), _scalar.tweedie_loss, _scalar.tweedie_dloss),
+    # (loss, scalar value, scalar derivative, hyperparameters they take)
+    (
+        losses.FocalLoss(gamma=1.5, alpha=0.3),
+        _scalar.focal_loss,
+        _scalar.focal_dloss,
+        (1.5, 0.3, 0.7),
+    ),
+    (losses.SmoothHinge(0.7), _scalar.smooth_hinge_loss, _scalar.smooth_hinge_dloss, (0.7,)),
+    (losses.CrossEntropy(), _scalar.cross_entropy_loss, _scalar.cross_entropy_dloss, ()),
+    (losses.Quantile(0.7), _scalar.quantile_loss, _scalar.quantile_dloss, (0.7,)),
+    (losses.LogCosh(), _scalar.log_cosh_loss, _scalar.log_cosh_dloss, ()),
+    (losses.Poisson(), _scalar.poisson_loss, _scalar.poisson_dloss, ()),
+    (losses.Tweedie(1.3), _scalar.tweedie_loss, _scalar.tweedie_dloss, (1.3,)),
 ]
 
 
-@pytest.mark.parametrize("loss, value, derivative", SCALAR_PAIRS, ids=lambda v: repr(v)[:30])
-def test_vectorised_methods_equal_scalar_kernels(loss, value, derivative):
-    """The array methods (integer switch) return what the scalar functions do."""
+@pytest.mark.parametrize("loss, value, derivative, hyper", SCALAR_PAIRS, ids=lambda v: repr(v)[:30])
+def test_vectorised_methods_equal_scalar_kernels(loss, value, derivative, hyper):
+    """The array methods (through the integer switch) return exactly what the
+    scalar functions do."""
     rng = np.random.default_rng(4)
     y = _draw_targets(loss, 50, rng)
     p = rng.normal(scale=5.0, size=50)
-    params = [float(v) for v in loss._kernel_params()]
-    n_args = {"focal_loss": 3, "cross_entropy_loss": 0, "log_cosh_loss": 0, "poisson_loss": 0}
-    params = params[: n_args.get(value.py_func.__name__, 1)]
-    np.testing.assert_array_equal(
-        loss.loss(y, p), [value(a, b, *params) for a, b in zip(y, p, strict=True)]
-    )
-    np.testing.assert_array_equal(
-        loss.gradient(y, p), [derivative(a, b, *params) for a, b in zip(y, p, strict=True)]
-    )
+    pairs = list(zip(y, p, strict=True))
+    np.testing.assert_array_equal(loss.loss(y, p), [value(a, b, *hyper) for a, b in pairs])
+    np.testing.assert_array_equal(loss.gradient(y, p), [derivative(a, b, *hyper) for a, b in pairs])
     weights = rng.uniform(0.5, 2.0, size=50)
     assert loss(y, p, sample_weight=weights) == pytest.approx(
         np.average(loss.loss(y, p), weights=weights)
