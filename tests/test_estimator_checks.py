@@ -3,7 +3,14 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastloss import SGDClassifier, SGDRegressor
-from fastloss.losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES, Loss
+from fastloss.losses import (
+    CLASSIFICATION_LOSSES,
+    REGRESSION_LOSSES,
+    FocalLoss,
+    LogCosh,
+    Loss,
+    Quantile,
+)
 
 # Unavoidable failures, each with its reason.  scikit-learn's own SGD estimators
 # fail all of these checks the same way.
@@ -31,7 +38,30 @@ _SQUARED_LOSSES = (
     "squared_epsilon_insensitive",
     "SquaredError",
     "SquaredEpsilonInsensitive",
+    "AsymmetricSquaredError",
 )
+_EXP_DIVERGES = (
+    "the check fits unscaled features (mean 100) with the log link and a fixed "
+    "step size: exp(x w) explodes within an epoch and fastloss raises its "
+    "divergence error; PoissonRegressor (Newton/L-BFGS) has no step size to tune."
+)
+
+
+class AsymmetricSquaredError(Loss):
+    """A user-defined loss, to run scikit-learn's checks through a specialised kernel."""
+
+    def __init__(self, under=2.0):
+        self.under = under
+
+    @staticmethod
+    def sample_loss(y, p, under):
+        r = p - y
+        return 0.5 * r * r * (under if r < 0.0 else 1.0)
+
+    @staticmethod
+    def sample_derivative(y, p, under):
+        r = p - y
+        return r * (under if r < 0.0 else 1.0)
 
 
 def _expected_failures(estimator):
@@ -46,6 +76,14 @@ def _expected_failures(estimator):
             failures[check] = _DIVERGES
         if isinstance(estimator, SGDClassifier):
             failures["check_class_weight_classifiers"] = _UNBOUNDED_GRADIENT
+    if name == "poisson":
+        for check in (
+            "check_fit_check_is_fitted",
+            "check_fit_idempotent",
+            "check_n_features_in",
+            "check_regressor_data_not_an_array",
+        ):
+            failures[check] = _EXP_DIVERGES
     if isinstance(estimator, SGDClassifier) and name in ("modified_huber", "ModifiedHuber"):
         failures["check_classifiers_train"] = _CLIPPED_PROBA
     return failures
@@ -70,6 +108,10 @@ ESTIMATORS = (
     + [_classifier(cls()) for cls in dict.fromkeys(CLASSIFICATION_LOSSES.values())]
     + [SGDRegressor(loss=name) for name in REGRESSION_LOSSES if name != "squared_error"]
     + [SGDRegressor(loss=cls()) for cls in REGRESSION_LOSSES.values()]
+    # fastloss's own losses, by object and by name, and a user-defined loss
+    + [SGDClassifier(loss=FocalLoss(alpha=0.3)), SGDClassifier(loss="smooth_hinge")]
+    + [SGDRegressor(loss=Quantile(quantile=0.3)), SGDRegressor(loss=LogCosh())]
+    + [SGDRegressor(loss="poisson"), SGDRegressor(loss=AsymmetricSquaredError())]
 )
 
 

@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ..losses import Loss, loss_from_name
+from ..losses._check import check_loss_once
 from ._callbacks import CALLBACK_RUN_ATTRIBUTES
 from ._input import as_kernel_input, check_sparse_structure
 from ._training import LinearState, Settings, model_weights, train
@@ -87,6 +88,7 @@ class BaseSGD(CallbackSupportMixin, SparseCoefMixin, BaseEstimator):
             return loss_from_name(self.loss, self.epsilon)
         loss = clone(self.loss)
         loss._validate()
+        check_loss_once(loss)  # user-defined losses only; once per class and parameters
         return loss
 
     def _check_settings(self, for_partial_fit=False):

@@ -11,7 +11,8 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ..losses import CLASSIFICATION_LOSSES, Loss
+from ..losses import CLASSIFICATION_LOSSES, EXTRA_CLASSIFICATION_LOSSES, Loss
+from ..losses._base import TARGET_DOMAINS
 from ._base import BaseSGD, atomic_fit, check_init, initial_states
 from ._callbacks import fit_callbacks, linear_attributes
 from ._input import check_sparse_structure
@@ -30,9 +31,10 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
     loss : str or Loss, default="hinge"
         A scikit-learn loss name ("hinge", "log_loss", "modified_huber",
         "squared_hinge", "perceptron", "squared_error", "huber",
-        "epsilon_insensitive", "squared_epsilon_insensitive") or a
-        :class:`fastloss.losses.Loss` object, whose parameters are then
-        searchable as ``loss__<name>``.
+        "epsilon_insensitive", "squared_epsilon_insensitive"), fastloss's
+        "focal" or "smooth_hinge", or a :class:`fastloss.losses.Loss` object
+        (user-defined ones included), whose parameters are then searchable as
+        ``loss__<name>``.
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
     alpha : float, default=1e-4
         Regularisation strength; also sets the "optimal" learning rate.
@@ -121,7 +123,7 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
 
     _parameter_constraints: dict = {
         **BaseSGD._parameter_constraints,
-        "loss": [StrOptions(set(CLASSIFICATION_LOSSES)), Loss],
+        "loss": [StrOptions(set(CLASSIFICATION_LOSSES) | set(EXTRA_CLASSIFICATION_LOSSES)), Loss],
         "class_weight": [StrOptions({"balanced"}), dict, None],
     }
 
@@ -171,6 +173,16 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         self.class_weight = class_weight
         self.warm_start = warm_start
         self.average = average
+
+    def _resolve_loss(self):
+        loss = super()._resolve_loss()
+        if loss._target_domain() not in ("binary", "real"):
+            raise ValueError(
+                f"{loss!r} takes targets {TARGET_DOMAINS[loss._target_domain()]}, but "
+                "SGDClassifier trains on targets in {-1, +1}. Use it with "
+                "fastloss.SGDRegressor."
+            )
+        return loss
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)

@@ -8,7 +8,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..losses import REGRESSION_LOSSES, Loss
+from ..losses import EXTRA_REGRESSION_LOSSES, REGRESSION_LOSSES, Loss
 from ._base import BaseSGD, atomic_fit, check_init, initial_states
 from ._callbacks import fit_callbacks, linear_attributes
 from ._input import check_sparse_structure
@@ -25,8 +25,12 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     ----------
     loss : str or Loss, default="squared_error"
         "squared_error", "huber", "epsilon_insensitive",
-        "squared_epsilon_insensitive", or a regression
-        :class:`fastloss.losses.Loss` object (searchable as ``loss__<name>``).
+        "squared_epsilon_insensitive", fastloss's "quantile", "log_cosh",
+        "poisson", "tweedie", "cross_entropy" (default hyperparameters), or a
+        regression :class:`fastloss.losses.Loss` object (searchable as
+        ``loss__<name>``), user-defined ones included.  Predictions are on the
+        loss's link scale: ``exp`` for Poisson and Tweedie, ``expit`` for
+        cross-entropy.
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
     alpha : float, default=1e-4
     l1_ratio : float, default=0.15
@@ -76,7 +80,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
 
     _parameter_constraints: dict = {
         **BaseSGD._parameter_constraints,
-        "loss": [StrOptions(set(REGRESSION_LOSSES)), Loss],
+        "loss": [StrOptions(set(REGRESSION_LOSSES) | set(EXTRA_REGRESSION_LOSSES)), Loss],
     }
 
     def __init__(
@@ -123,6 +127,21 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.average = average
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Poisson and Tweedie need non-negative (or positive) targets, as
+        # scikit-learn's PoissonRegressor declares with the same tag.
+        names = {**REGRESSION_LOSSES, **EXTRA_REGRESSION_LOSSES}
+        loss = (
+            names[self.loss]() if isinstance(self.loss, str) and self.loss in names else self.loss
+        )
+        try:
+            domain = loss._target_domain() if isinstance(loss, Loss) else "real"
+        except TypeError:  # invalid hyperparameters: fit will say so
+            domain = "real"
+        tags.target_tags.positive_only = domain in ("nonnegative", "positive")
+        return tags
 
     def _resolve_loss(self):
         loss = super()._resolve_loss()
@@ -187,11 +206,12 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         given_weight = sample_weight
         sample_weight = self._sample_weight(sample_weight, X)
         y = np.ascontiguousarray(y, dtype=np.float64)
+        loss._check_target(y)
         settings = self._settings(loss, max_iter)
         early = self.early_stopping and max_iter > 1
         if early:
             train_idx, val_idx = self._validation_split(y, sample_weight, stratify=False)
-            score = _r2_score_fn(X, y, sample_weight, val_idx)
+            score = _r2_score_fn(X, y, sample_weight, val_idx, loss.link)
         else:
             train_idx, score = np.arange(y.shape[0], dtype=np.int64), None
         (state,) = initial_states(1, X.shape[1], X.dtype, **init)
@@ -205,7 +225,10 @@ class SGDRegressor(RegressorMixin, BaseSGD):
             self._record_curves([state], continued="t" in init or self.warm_start)
 
     def predict(self, X):
-        """Predict with the linear model.
+        """Predict with the linear model, on the loss's link scale.
+
+        ``X @ coef_ + intercept_`` for identity-link losses, its ``exp`` for
+        Poisson and Tweedie, its ``expit`` for cross-entropy.
 
         Parameters
         ----------
@@ -218,14 +241,16 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         check_is_fitted(self)
         check_sparse_structure(X)
         X = validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False)
-        return np.asarray(X @ self.coef_).ravel() + self.intercept_[0]
+        raw = np.asarray(X @ self.coef_).ravel() + self.intercept_[0]
+        return self.loss_function_.link.inverse(raw)
 
 
-def _r2_score_fn(X, y, sample_weight, val_idx):
-    """Weighted validation R^2 of a linear model."""
+def _r2_score_fn(X, y, sample_weight, val_idx, link):
+    """Weighted validation R^2 of a linear model's predictions through ``link``."""
     X_val, y_val, w_val = X[val_idx], y[val_idx], sample_weight[val_idx]
 
     def score(coef, intercept):
-        return float(r2_score(y_val, X_val @ coef + intercept, sample_weight=w_val))
+        prediction = link.inverse(X_val @ coef + intercept)
+        return float(r2_score(y_val, prediction, sample_weight=w_val))
 
     return score

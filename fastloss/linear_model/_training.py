@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._kernels import _layout as L
+from .._kernels._specialise import kernel_for
 from .._kernels.sgd_epoch import sgd_epoch_csr, sgd_epoch_dense
 from ..losses import Loss
 
@@ -149,8 +150,8 @@ def _run_epoch(X, y, sample_weight, order, settings, hyper, coef, avg_coef, l1_q
         # Unsigned views (indices are checked non-negative): Numba then skips the
         # negative-index wraparound branch on every access, about 20% an epoch.
         indices, indptr = X.indices.view(np.uint32), X.indptr.view(np.uint32)
-        return sgd_epoch_csr(X.data, indices, indptr, *args)
-    return sgd_epoch_dense(X, *args)
+        return kernel_for(sgd_epoch_csr, settings.loss)(X.data, indices, indptr, *args)
+    return kernel_for(sgd_epoch_dense, settings.loss)(X, *args)
 
 
 #: Fewest rows per thread for which a parallel epoch is worth its overhead.

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from numbers import Real
 from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .._kernels._specialise import kernel_for
 from . import _scalar
 from ._link import IDENTITY, IdentityLink
+
+#: Target domains a loss can declare, with how to state them in an error.
+TARGET_DOMAINS = {
+    "binary": "in {-1, +1}",
+    "real": "finite",
+    "nonnegative": ">= 0",
+    "positive": "> 0",
+    "unit_interval": "in [0, 1]",
+}
 
 
 class Loss(BaseEstimator):
@@ -24,20 +35,89 @@ class Loss(BaseEstimator):
     Subclasses set ``_code``, ``is_classification`` and ``link``, and
     override :meth:`_kernel_params` and :meth:`_validate` when they have
     hyperparameters.
+
+    **Your own loss.**  Subclass ``Loss``, take the hyperparameters as
+    ``__init__`` arguments (stored verbatim, as in any scikit-learn
+    estimator) and define two static methods that Numba can compile:
+    ``sample_loss(y, p, <hyperparameters>)`` and
+    ``sample_derivative(y, p, <hyperparameters>)`` -- the loss of one sample
+    and its derivative in the raw prediction ``p``.  Their arguments after
+    ``y, p`` name hyperparameters, which reach them as float64 values::
+
+        class AsymmetricSquaredError(Loss):
+            def __init__(self, under=2.0):
+                self.under = under
+
+            @staticmethod
+            def sample_loss(y, p, under):
+                r = p - y
+                return 0.5 * r * r * (under if r < 0.0 else 1.0)
+
+            @staticmethod
+            def sample_derivative(y, p, under):
+                r = p - y
+                return r * (under if r < 0.0 else 1.0)
+
+    Set ``is_classification = True`` for a margin loss on targets in
+    {-1, +1}, ``target_domain`` ("real", "nonnegative", "positive",
+    "unit_interval") to have targets checked, and ``link`` (e.g.
+    ``LogitLink()``) for probabilities or predictions on another scale.  The
+    kernels are compiled for the class once per process; changing
+    hyperparameters recompiles nothing.  :func:`fastloss.losses.check_loss`
+    compares the derivative with finite differences (estimators run it before
+    fitting).
     """
 
-    _code: ClassVar[int]
+    _code: ClassVar[int] = _scalar.USER_DEFINED
     #: Binary classification losses take targets in {-1, +1}.
     is_classification: ClassVar[bool] = False
+    #: One of TARGET_DOMAINS; ``None`` means "binary" for classification
+    #: losses and "real" otherwise.
+    target_domain: ClassVar[str | None] = None
     link: ClassVar[IdentityLink] = IDENTITY
 
     # ------------------------------------------------------------------ contract
+    @classmethod
+    def _is_user_defined(cls) -> bool:
+        """Whether the loss brings its own ``sample_loss`` / ``sample_derivative``."""
+        return getattr(cls, "sample_loss", None) is not None
+
+    @classmethod
+    def _hyperparameter_names(cls) -> list[str]:
+        """Names of a user-defined loss's hyperparameters, in the order its
+        scalar methods take them (their arguments after ``y, p``)."""
+        from ._user import scalar_methods  # noqa: PLC0415 (user losses only)
+
+        return scalar_methods(cls).hyperparameters
+
     def _kernel_params(self) -> np.ndarray:
         """Hyperparameters in the order the compiled scalar functions read them."""
+        if self._is_user_defined():
+            names = self._hyperparameter_names()
+            return np.array([float(getattr(self, name)) for name in names] or [0.0])
         return np.zeros(1)
 
     def _validate(self) -> None:
         """Raise ``ValueError`` for invalid hyperparameters."""
+        if not self._is_user_defined() and self._code == _scalar.USER_DEFINED:
+            raise TypeError(
+                f"{type(self).__name__} subclasses Loss but defines no compiled loss: "
+                "give it the static methods sample_loss(y, p, ...) and "
+                "sample_derivative(y, p, ...) (see help(fastloss.losses.Loss))."
+            )
+        if self._is_user_defined():
+            for name in self._hyperparameter_names():
+                value = getattr(self, name)
+                if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
+                    raise ValueError(
+                        f"{type(self).__name__}: hyperparameter {name} must be a finite "
+                        f"real number (it reaches the compiled loss as float64); got {value!r}."
+                    )
+
+    def _target_domain(self) -> str:
+        if self.target_domain is not None:
+            return self.target_domain
+        return "binary" if self.is_classification else "real"
 
     def _check_target(self, y_true: np.ndarray) -> None:
         if not np.all(np.isfinite(y_true)):
@@ -45,7 +125,21 @@ class Loss(BaseEstimator):
                 f"{type(self).__name__}: y_true contains NaN or infinity; "
                 "remove or impute those targets."
             )
-        if self.is_classification:
+        domain = self._target_domain()
+        outside = {
+            "nonnegative": lambda y: y < 0,
+            "positive": lambda y: y <= 0,
+            "unit_interval": lambda y: (y < 0) | (y > 1),
+        }.get(domain)
+        if outside is not None:
+            bad = outside(y_true)
+            if np.any(bad):
+                raise ValueError(
+                    f"{self!r} needs targets {TARGET_DOMAINS[domain]}; got "
+                    f"{int(bad.sum())} outside, e.g. {np.unique(y_true[bad])[:5].tolist()}. "
+                    f"{self._domain_advice()}"
+                )
+        if domain == "binary":
             bad = (y_true != 1.0) & (y_true != -1.0)
             if np.any(bad):
                 raise ValueError(
@@ -55,6 +149,10 @@ class Loss(BaseEstimator):
                     "class as +1 and the negative class as -1 (SGDClassifier does "
                     "this for you)."
                 )
+
+    def _domain_advice(self) -> str:
+        """What to do about targets outside the domain (said in the error)."""
+        return "Transform the targets or choose a loss whose domain contains them."
 
     # ------------------------------------------------------------ public API
     def _prepare(self, y_true, raw_prediction):
@@ -91,7 +189,7 @@ class Loss(BaseEstimator):
         """
         y, p = self._prepare(y_true, raw_prediction)
         out = np.empty_like(y)
-        _scalar.loss_array(self._code, y, p, self._kernel_params(), out)
+        kernel_for(_scalar.loss_array, self)(self._code, y, p, self._kernel_params(), out)
         return out
 
     def gradient(self, y_true, raw_prediction) -> np.ndarray:
@@ -108,7 +206,7 @@ class Loss(BaseEstimator):
         """
         y, p = self._prepare(y_true, raw_prediction)
         out = np.empty_like(y)
-        _scalar.derivative_array(self._code, y, p, self._kernel_params(), out)
+        kernel_for(_scalar.derivative_array, self)(self._code, y, p, self._kernel_params(), out)
         return out
 
     def __call__(self, y_true, raw_prediction, sample_weight=None) -> float:

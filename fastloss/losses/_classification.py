@@ -125,3 +125,77 @@ class ModifiedHuber(Loss):
     _code = _scalar.MODIFIED_HUBER
     is_classification = True
     link = CLIPPED_LINEAR
+
+
+class SmoothHinge(Loss):
+    """Quadratically smoothed hinge: 0 for ``z >= 1``, ``(1 - z)^2 / (2 s)`` on
+    ``[1 - s, 1]``, ``1 - z - s / 2`` below, with ``z = y p`` and ``s`` the
+    smoothness.
+
+    Parameters
+    ----------
+    smoothness : float, default=1.0
+        Width of the quadratic piece; 0 is the hinge loss.  Its derivative is
+        ``1 / smoothness``-Lipschitz.
+
+    Notes
+    -----
+    Target domain {-1, +1}; no probabilities.  A linear SVM whose loss is
+    differentiable, so SGD steps do not jump at the margin (Shalev-Shwartz &
+    Zhang, 2013); unlike the squared hinge it stays linear (robust) for badly
+    misclassified samples.
+    """
+
+    _code = _scalar.SMOOTH_HINGE
+    is_classification = True
+
+    def __init__(self, smoothness: float = 1.0):
+        self.smoothness = smoothness
+
+    def _validate(self):
+        _check_real(self, "smoothness", self.smoothness, low=0.0)
+
+    def _kernel_params(self):
+        return np.array([float(self.smoothness)])
+
+
+class FocalLoss(Loss):
+    """Binary focal loss ``-alpha_t (1 - q)^gamma log(q)``, ``q = expit(y p)`` the
+    probability the model gives the true class (Lin et al., 2017).
+
+    Parameters
+    ----------
+    gamma : float, default=2.0
+        Focusing exponent (>= 0): well-classified samples (``q`` near 1) are
+        down-weighted by ``(1 - q)^gamma``.  ``gamma=0`` is the log loss.
+    alpha : float or None, default=None
+        Weight of the positive class in (0, 1), the negative class getting
+        ``1 - alpha``; ``None`` weighs both classes 1.  (``class_weight`` of the
+        estimator does the same job.)
+
+    Notes
+    -----
+    Target domain {-1, +1}; link logit, so ``predict_proba`` gives
+    ``expit(p)``.  For class imbalance with many easy negatives.  Not convex
+    for ``gamma > 0``.  Evaluated in log space, finite at any margin.
+    """
+
+    _code = _scalar.FOCAL
+    is_classification = True
+    link = LOGIT
+
+    def __init__(self, gamma: float = 2.0, alpha: float | None = None):
+        self.gamma = gamma
+        self.alpha = alpha
+
+    def _validate(self):
+        _check_real(self, "gamma", self.gamma, low=0.0)
+        if self.alpha is not None:
+            _check_real(self, "alpha", self.alpha, low=0.0, low_inclusive=False)
+            if self.alpha >= 1.0:
+                raise ValueError(f"FocalLoss: alpha must be < 1 (or None); got {self.alpha!r}.")
+
+    def _kernel_params(self):
+        if self.alpha is None:
+            return np.array([float(self.gamma), 1.0, 1.0])
+        return np.array([float(self.gamma), float(self.alpha), 1.0 - float(self.alpha)])

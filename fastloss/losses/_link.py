@@ -38,6 +38,19 @@ class ClippedLinearLink:
         return (np.clip(raw, -1.0, 1.0) + 1.0) / 2.0
 
 
+class LogLink:
+    """Mean ``exp(raw)``: the raw score is the log of the predicted mean (Poisson,
+    Tweedie).  No probabilities."""
+
+    gives_probabilities = False
+
+    def inverse(self, raw: np.ndarray) -> np.ndarray:
+        # a raw score beyond ~709 means an infinite mean; say so without a warning
+        with np.errstate(over="ignore"):
+            return np.exp(raw)
+
+
 IDENTITY = IdentityLink()
 LOGIT = LogitLink()
 CLIPPED_LINEAR = ClippedLinearLink()
+LOG = LogLink()

@@ -82,3 +82,49 @@ class SquaredEpsilonInsensitive(_EpsilonLoss):
     """
 
     _code = _scalar.SQUARED_EPSILON_INSENSITIVE
+
+
+class Quantile(Loss):
+    """Pinball loss ``max(q (y - p), (q - 1)(y - p))``: quantile regression.
+
+    Parameters
+    ----------
+    quantile : float, default=0.5
+        The quantile ``q`` in (0, 1) to predict; 0.5 is the median (half the
+        absolute error).
+
+    Notes
+    -----
+    Any finite real target.  The fitted model predicts the conditional
+    ``q``-quantile: about a fraction ``q`` of the training targets lie below
+    its predictions.  Not differentiable at ``p = y``, where the derivative is
+    taken as ``-q`` (as scikit-learn's pinball loss does).  Use averaging
+    (``average=True``) or a decreasing step size for an accurate solution.
+    """
+
+    _code = _scalar.QUANTILE
+
+    def __init__(self, quantile: float = 0.5):
+        self.quantile = quantile
+
+    def _validate(self):
+        _check_real(self, "quantile", self.quantile, low=0.0, low_inclusive=False)
+        if self.quantile >= 1.0:
+            raise ValueError(f"Quantile: quantile must be in (0, 1); got {self.quantile!r}.")
+
+    def _kernel_params(self):
+        return np.array([float(self.quantile)])
+
+
+class LogCosh(Loss):
+    """``log(cosh(p - y))``: quadratic for small residuals, linear for large ones.
+
+    Notes
+    -----
+    Any finite real target.  A smooth alternative to Huber without a width to
+    tune (it turns linear around ``|r| ~ 1``, so scale the targets); its
+    derivative ``tanh(p - y)`` is bounded by 1, hence robust to outliers.
+    Exact for large residuals (no overflow of ``cosh``).
+    """
+
+    _code = _scalar.LOG_COSH

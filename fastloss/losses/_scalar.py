@@ -27,6 +27,22 @@ SQUARED_ERROR = 4
 HUBER = 5
 EPSILON_INSENSITIVE = 6
 SQUARED_EPSILON_INSENSITIVE = 7
+SMOOTH_HINGE = 8
+FOCAL = 9
+CROSS_ENTROPY = 10
+QUANTILE = 11
+LOG_COSH = 12
+POISSON = 13
+TWEEDIE = 14
+#: Code of user-defined losses: kernels reach them through a specialised copy
+#: (``fastloss._kernels._specialise``), never through this switch.
+USER_DEFINED = -1
+
+#: Largest argument given to ``exp`` by the log-link losses: exp(300) ~ 2e130
+#: and its square are finite, so an exploding prediction gives a huge value and
+#: derivative (caught by the divergence check) rather than inf or inf - inf = NaN.
+#: Beyond it the losses are flat, which no useful model reaches (a mean of 1e130).
+MAX_EXP = 300.0
 
 
 @jit()
@@ -158,6 +174,162 @@ def squared_epsilon_insensitive_dloss(y, p, epsilon):
 
 
 @jit()
+def softplus(x):
+    """log(1 + exp(x)) without overflow."""
+    if x > 0.0:
+        return x + math.log1p(math.exp(-x))
+    return math.log1p(math.exp(x))
+
+
+@jit()
+def sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow."""
+    if x > 0.0:
+        e = math.exp(-x)
+        return 1.0 / (1.0 + e)
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+@jit()
+def clipped_exp(x):
+    """exp(min(x, MAX_EXP)): finite for any finite x."""
+    return math.exp(min(x, MAX_EXP))
+
+
+@jit()
+def smooth_hinge_loss(y, p, smoothness):
+    """Hinge with its kink replaced by a parabola of width ``smoothness``:
+    0 for z >= 1, (1 - z)^2 / (2 s) on [1 - s, 1], 1 - z - s / 2 below."""
+    z = p * y
+    if z >= 1.0:
+        return 0.0
+    if z <= 1.0 - smoothness:
+        return 1.0 - z - 0.5 * smoothness
+    return (1.0 - z) * (1.0 - z) / (2.0 * smoothness)
+
+
+@jit()
+def smooth_hinge_dloss(y, p, smoothness):
+    z = p * y
+    if z >= 1.0:
+        return 0.0
+    if z <= 1.0 - smoothness:
+        return -y
+    return -y * (1.0 - z) / smoothness
+
+
+@jit()
+def focal_loss(y, p, gamma, alpha_pos, alpha_neg):
+    """alpha_t (1 - q)^gamma * -log(q) with q = sigmoid(y p), the probability
+    given to the true class; evaluated in log space (finite at any margin)."""
+    z = p * y
+    alpha_t = alpha_pos if y > 0.0 else alpha_neg
+    # (1 - q)^gamma = sigmoid(-z)^gamma = exp(-gamma * softplus(z))
+    modulation = math.exp(-gamma * softplus(z)) if gamma != 0.0 else 1.0
+    return alpha_t * modulation * softplus(-z)
+
+
+@jit()
+def focal_dloss(y, p, gamma, alpha_pos, alpha_neg):
+    """y alpha_t (1 - q)^gamma (gamma q log q - (1 - q)); gamma = 0 gives log loss."""
+    z = p * y
+    alpha_t = alpha_pos if y > 0.0 else alpha_neg
+    miss = sigmoid(-z)  # 1 - q
+    if gamma == 0.0:
+        return -y * alpha_t * miss
+    modulation = math.exp(-gamma * softplus(z))
+    q_log_q = -sigmoid(z) * softplus(-z)  # q log q, -> 0 as q -> 0
+    return y * alpha_t * modulation * (gamma * q_log_q - miss)
+
+
+@jit()
+def cross_entropy_loss(y, p):
+    """-y log sigmoid(p) - (1 - y) log sigmoid(-p) = softplus(p) - y p, y in [0, 1]."""
+    return softplus(p) - y * p
+
+
+@jit()
+def cross_entropy_dloss(y, p):
+    return sigmoid(p) - y
+
+
+@jit()
+def quantile_loss(y, p, quantile):
+    """Pinball loss: quantile * (y - p) above the prediction, (1 - quantile) * (p - y) below."""
+    r = y - p
+    if r >= 0.0:
+        return quantile * r
+    return (quantile - 1.0) * r
+
+
+@jit()
+def quantile_dloss(y, p, quantile):
+    """-quantile where y >= p (scikit-learn's pinball subgradient), else 1 - quantile."""
+    if y >= p:
+        return -quantile
+    return 1.0 - quantile
+
+
+@jit()
+def log_cosh_loss(y, p):
+    """log(cosh(p - y)) = |r| + log1p(exp(-2 |r|)) - log 2, exact for large |r|."""
+    r = abs(p - y)
+    return r + math.log1p(math.exp(-2.0 * r)) - math.log(2.0)
+
+
+@jit()
+def log_cosh_dloss(y, p):
+    return math.tanh(p - y)
+
+
+@jit()
+def xlogy(x, y):
+    """x log(y) with 0 log(0) = 0."""
+    if x == 0.0:
+        return 0.0
+    return x * math.log(y)
+
+
+@jit()
+def poisson_loss(y, p):
+    """Half Poisson deviance y log(y / mu) - y + mu with mu = exp(p), y >= 0."""
+    return clipped_exp(p) - y * p + xlogy(y, y) - y
+
+
+@jit()
+def poisson_dloss(y, p):
+    return clipped_exp(p) - y
+
+
+@jit()
+def tweedie_loss(y, p, power):
+    """Half Tweedie deviance with log link mu = exp(p); zero where mu = y.
+
+    power 0: (y - mu)^2 / 2; power 1: Poisson; power 2: Gamma,
+    log(mu / y) + y / mu - 1; otherwise
+    max(y, 0)^(2 - power) / ((1 - power)(2 - power)) - y mu^(1 - power) / (1 - power)
+    + mu^(2 - power) / (2 - power).
+    """
+    if power == 0.0:
+        r = clipped_exp(p) - y
+        return 0.5 * r * r
+    if power == 1.0:
+        return poisson_loss(y, p)
+    if power == 2.0:
+        return p - math.log(y) + y * clipped_exp(-p) - 1.0
+    a, b = 1.0 - power, 2.0 - power
+    constant = math.pow(max(y, 0.0), b) / (a * b)
+    return constant - y * clipped_exp(a * p) / a + clipped_exp(b * p) / b
+
+
+@jit()
+def tweedie_dloss(y, p, power):
+    """mu^(2 - power) - y mu^(1 - power)."""
+    return clipped_exp((2.0 - power) * p) - y * clipped_exp((1.0 - power) * p)
+
+
+@jit()
 def loss_value(code, y, p, params):
     """Value of built-in loss ``code`` at one sample; ``params``: float64 (n_params,)."""
     if code == HINGE:
@@ -174,7 +346,23 @@ def loss_value(code, y, p, params):
         return huber_loss(y, p, params[0])
     if code == EPSILON_INSENSITIVE:
         return epsilon_insensitive_loss(y, p, params[0])
-    return squared_epsilon_insensitive_loss(y, p, params[0])
+    if code == SQUARED_EPSILON_INSENSITIVE:
+        return squared_epsilon_insensitive_loss(y, p, params[0])
+    if code == SMOOTH_HINGE:
+        return smooth_hinge_loss(y, p, params[0])
+    if code == FOCAL:
+        return focal_loss(y, p, params[0], params[1], params[2])
+    if code == CROSS_ENTROPY:
+        return cross_entropy_loss(y, p)
+    if code == QUANTILE:
+        return quantile_loss(y, p, params[0])
+    if code == LOG_COSH:
+        return log_cosh_loss(y, p)
+    if code == POISSON:
+        return poisson_loss(y, p)
+    if code == TWEEDIE:
+        return tweedie_loss(y, p, params[0])
+    return math.nan  # not a built-in code: NaN makes the fit fail loudly
 
 
 @jit()
@@ -194,7 +382,23 @@ def loss_derivative(code, y, p, params):
         return huber_dloss(y, p, params[0])
     if code == EPSILON_INSENSITIVE:
         return epsilon_insensitive_dloss(y, p, params[0])
-    return squared_epsilon_insensitive_dloss(y, p, params[0])
+    if code == SQUARED_EPSILON_INSENSITIVE:
+        return squared_epsilon_insensitive_dloss(y, p, params[0])
+    if code == SMOOTH_HINGE:
+        return smooth_hinge_dloss(y, p, params[0])
+    if code == FOCAL:
+        return focal_dloss(y, p, params[0], params[1], params[2])
+    if code == CROSS_ENTROPY:
+        return cross_entropy_dloss(y, p)
+    if code == QUANTILE:
+        return quantile_dloss(y, p, params[0])
+    if code == LOG_COSH:
+        return log_cosh_dloss(y, p)
+    if code == POISSON:
+        return poisson_dloss(y, p)
+    if code == TWEEDIE:
+        return tweedie_dloss(y, p, params[0])
+    return math.nan  # not a built-in code: NaN makes the fit fail loudly
 
 
 @jit()
