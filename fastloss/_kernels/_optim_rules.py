@@ -1,0 +1,252 @@
+"""Compiled update rules of the optimizers and learning-rate schedules.
+
+Like ``losses._scalar`` for losses, every optimizer and schedule reaches the
+kernels as an integer code plus float64 parameters, so that one compiled
+mini-batch kernel serves them all and is a cache hit in a fresh process.
+
+Layout
+------
+hyper : float64 (O_SIZE,)
+    The plain-SGD slots of ``_layout`` (``H_SCHEDULE`` .. ``H_COMPUTE_LOSS``;
+    ``H_ETA0`` is the optimizer's base step size) followed by the slots below.
+opt_state : float64 (N_ROWS, n_features + 1)
+    Per-weight optimizer state; column ``n_features`` belongs to the intercept.
+    Rows ``ROW_A``..``ROW_C`` are the rule's moments (momentum velocity, AdaGrad
+    sum of squares, Adam's m / v / max v); row ``ROW_LAST`` is the number of the
+    last update each weight has received (sparse rows catch up from it).  The
+    intercept is updated every step, so ``opt_state[ROW_LAST, n_features]`` is the
+    number of updates made so far.
+
+Penalties
+---------
+Every rule turns the *data* gradient ``g`` into a direction ``d`` and a diagonal
+metric ``D`` (1 for SGD, ``1 - mu`` for momentum, ``sqrt(v) + eps`` for the
+adaptive rules).  The penalty ``alpha * (l1 |w| + l2 w^2 / 2)`` is then applied as
+a proximal step of size ``eta / D``: ``w <- soft(w - eta d, eta l1 / D) /
+(1 + eta l2 / D)``.  Its fixed point is the minimum of mean loss + penalty for
+every rule, and the optimizer's moments see only the data gradient, which is
+exactly zero for a weight that no row of a sparse batch touches.  AdamW instead
+decays the weight outside the metric (decoupled weight decay, Loshchilov &
+Hutter): ``w <- soft(w (1 - eta l2) - eta d, eta l1)``.
+"""
+
+import math
+
+from .._config import jit
+from ._layout import (
+    CONSTANT,
+    H_ALPHA,
+    H_ETA0,
+    H_OPTIMAL_T0,
+    H_POWER_T,
+    H_SCHEDULE,
+    H_SIZE,
+    INVSCALING,
+    OPTIMAL,
+)
+
+# optimizer codes (stable: they index the compile cache)
+SGD = 0
+MOMENTUM = 1  # heavy ball, PyTorch form: v = mu v + g; w -= eta v
+NESTEROV = 2  # PyTorch form: v = mu v + g; w -= eta (g + mu v)
+ADAGRAD = 3
+RMSPROP = 4
+ADAM = 5
+ADAMW = 6
+AMSGRAD = 7
+
+# schedule codes beyond scikit-learn's (CONSTANT, OPTIMAL, INVSCALING in _layout)
+COSINE = 3  # P0: decay steps, P1: final fraction of the base step size
+EXPONENTIAL = 4  # P0: decay rate, P1: steps per decay
+STEP = 5  # P0: factor gamma, P1: steps per drop
+
+# hyper slots after the plain-SGD ones
+O_CODE = H_SIZE  # optimizer code
+O_P0 = H_SIZE + 1  # momentum mu, RMSProp rho, Adam beta1
+O_P1 = H_SIZE + 2  # Adam beta2
+O_EPS = H_SIZE + 3  # epsilon of the adaptive rules
+O_BATCH = H_SIZE + 4  # rows per update
+O_SCHED_P0 = H_SIZE + 5
+O_SCHED_P1 = H_SIZE + 6
+O_WARMUP = H_SIZE + 7  # linear warm-up steps, 0 = none
+O_SIZE = H_SIZE + 8
+
+# opt_state rows
+ROW_A = 0
+ROW_B = 1
+ROW_C = 2
+ROW_LAST = 3
+N_ROWS = 4
+
+
+@jit()
+def schedule_value(hyper, s):
+    """Step size of the wrapped schedule at its step ``s`` (s >= 1)."""
+    code = int(hyper[H_SCHEDULE])
+    lr = hyper[H_ETA0]
+    if code == CONSTANT:
+        return lr
+    if code == INVSCALING:
+        return lr / math.pow(s, hyper[H_POWER_T])
+    if code == OPTIMAL:
+        return 1.0 / (hyper[H_ALPHA] * (hyper[H_OPTIMAL_T0] + s - 1.0))
+    p0, p1 = hyper[O_SCHED_P0], hyper[O_SCHED_P1]
+    if code == COSINE:
+        u = min(s - 1.0, p0) / p0
+        return lr * (p1 + (1.0 - p1) * 0.5 * (1.0 + math.cos(math.pi * u)))
+    if code == EXPONENTIAL:
+        return lr * math.pow(p0, (s - 1.0) / p1)
+    return lr * math.pow(p0, math.floor((s - 1.0) / p1))
+
+
+@jit()
+def step_eta(hyper, t):
+    """Step size of update ``t`` (t >= 1), warm-up included."""
+    warmup = hyper[O_WARMUP]
+    if warmup > 0.0:
+        if t <= warmup:
+            return schedule_value(hyper, 1.0) * t / warmup
+        return schedule_value(hyper, t - warmup)
+    return schedule_value(hyper, t)
+
+
+@jit()
+def bias_corrections(code, hyper, t):
+    """Adam's ``(1 - beta1^t, 1 - beta2^t)``; (1, 1) for the other rules."""
+    if code == ADAM or code == ADAMW:
+        return 1.0 - math.pow(hyper[O_P0], t), 1.0 - math.pow(hyper[O_P1], t)
+    return 1.0, 1.0
+
+
+@jit()
+def direction(code, hyper, st, j, g, bc1, bc2):
+    """One rule's direction and metric from data gradient ``g``; updates ``st[:, j]``.
+
+    Returns ``(d, D)``: the weight moves by ``-eta d``, the penalty's proximal
+    step is ``eta / D``.
+    """
+    if code == SGD:
+        return g, 1.0
+    p0, eps = hyper[O_P0], hyper[O_EPS]
+    if code == MOMENTUM or code == NESTEROV:
+        v = p0 * st[ROW_A, j] + g
+        st[ROW_A, j] = v
+        if code == NESTEROV:
+            return g + p0 * v, 1.0 - p0
+        return v, 1.0 - p0
+    if code == ADAGRAD:
+        G = st[ROW_A, j] + g * g
+        st[ROW_A, j] = G
+        D = math.sqrt(G) + eps
+        return g / D, D
+    if code == RMSPROP:
+        s = p0 * st[ROW_A, j] + (1.0 - p0) * g * g
+        st[ROW_A, j] = s
+        D = math.sqrt(s) + eps
+        return g / D, D
+    p1 = hyper[O_P1]
+    m = p0 * st[ROW_A, j] + (1.0 - p0) * g
+    v = p1 * st[ROW_B, j] + (1.0 - p1) * g * g
+    st[ROW_A, j], st[ROW_B, j] = m, v
+    if code == AMSGRAD:
+        vmax = max(st[ROW_C, j], v)
+        st[ROW_C, j] = vmax
+        D = math.sqrt(vmax) + eps
+        return m / D, D
+    D = math.sqrt(v / bc2) + eps
+    return (m / bc1) / D, D
+
+
+@jit()
+def soft_threshold(w, tau):
+    if w > tau:
+        return w - tau
+    if w < -tau:
+        return w + tau
+    return 0.0
+
+
+@jit()
+def coordinate_step(code, hyper, st, j, w, g, eta, bc1, bc2, l1, l2):
+    """Weight ``w`` after one update with data gradient ``g`` (penalty included)."""
+    d, D = direction(code, hyper, st, j, g, bc1, bc2)
+    if code == ADAMW:
+        return soft_threshold(w * (1.0 - eta * l2) - eta * d, eta * l1)
+    w = w - eta * d
+    if l1 > 0.0:
+        w = soft_threshold(w, eta * l1 / D)
+    if l2 > 0.0:
+        w = w / (1.0 + eta * l2 / D)
+    return w
+
+
+@jit()
+def geometric_sum(r, first, k):
+    """r^first + r^(first+1) + ... + r^(first+k-1)."""
+    if r == 1.0:
+        return float(k)
+    return math.pow(r, first) * (1.0 - math.pow(r, k)) / (1.0 - r)
+
+
+@jit()
+def repeated_penalty(w, tau, shrink, k, decoupled):
+    """``k`` penalty steps on a weight with no data gradient, in closed form.
+
+    Proximal form: ``w <- shrink * soft(w, tau)`` with ``shrink = 1 / (1 + rho)``;
+    decoupled (AdamW): ``w <- soft(shrink * w, tau)`` with ``shrink = 1 - rho``.
+    A weight that reaches zero stays there, so the k-fold map is one clipped
+    affine function of ``|w|``.
+    """
+    if w == 0.0:
+        return 0.0
+    first = 0 if decoupled else 1
+    size = abs(w) * math.pow(shrink, k) - tau * geometric_sum(shrink, first, k)
+    if size <= 0.0:
+        return 0.0
+    return size if w > 0.0 else -size
+
+
+@jit()
+def catch_up(code, hyper, st, j, w, k, eta, bc1, bc2, l1, l2):
+    """Weight ``w`` after ``k`` updates in which no row touched it (data gradient 0).
+
+    Moment decay is exact (``beta^k``).  The movement the decaying moments still
+    cause is a geometric sum, exact for momentum, Nesterov and AMSGrad; for Adam
+    and AdamW it freezes the bias correction at ``bc1`` and the metric at its
+    value after one skipped step, both at the catching-up update (an
+    approximation: the metric shrinks by ``beta2^(k/2)`` meanwhile).  RMSProp's metric is taken after the decay.
+    All ``k`` steps use step size ``eta`` and the penalty's ``k`` steps are
+    applied after the movement; both are exact when the schedule is constant and
+    one of the two (movement, penalty) is zero.
+    """
+    D = 1.0
+    if code == MOMENTUM or code == NESTEROV:
+        mu = hyper[O_P0]
+        v = st[ROW_A, j]
+        w -= eta * v * geometric_sum(mu, 1 if code == MOMENTUM else 2, k)
+        st[ROW_A, j] = v * math.pow(mu, k)
+        D = 1.0 - mu
+    elif code == ADAGRAD:
+        D = math.sqrt(st[ROW_A, j]) + hyper[O_EPS]
+    elif code == RMSPROP:
+        s = st[ROW_A, j] * math.pow(hyper[O_P0], k)
+        st[ROW_A, j] = s
+        D = math.sqrt(s) + hyper[O_EPS]
+    elif code != SGD:
+        b1, b2, eps = hyper[O_P0], hyper[O_P1], hyper[O_EPS]
+        m, v = st[ROW_A, j], st[ROW_B, j]
+        if code == AMSGRAD:
+            D = math.sqrt(st[ROW_C, j]) + eps
+            w -= eta * m / D * geometric_sum(b1, 1, k)
+        else:
+            D = math.sqrt(v * b2 / bc2) + eps
+            w -= eta * (m / bc1) / D * geometric_sum(b1, 1, k)
+        st[ROW_A, j] = m * math.pow(b1, k)
+        st[ROW_B, j] = v * math.pow(b2, k)
+        if code != AMSGRAD:
+            D = math.sqrt(st[ROW_B, j] / bc2) + eps
+    if l1 == 0.0 and l2 == 0.0:
+        return w
+    if code == ADAMW:
+        return repeated_penalty(w, eta * l1, 1.0 - eta * l2, k, True)
+    return repeated_penalty(w, eta * l1 / D, 1.0 / (1.0 + eta * l2 / D), k, False)
