@@ -13,9 +13,10 @@ opt_state : float64 (N_ROWS, n_features + 1)
     Per-weight optimizer state; column ``n_features`` belongs to the intercept.
     Rows ``ROW_A``..``ROW_C`` are the rule's moments (momentum velocity, AdaGrad
     sum of squares, Adam's m / v / max v); row ``ROW_LAST`` is the number of the
-    last update each weight has received (sparse rows catch up from it).  The
-    intercept is updated every step, so ``opt_state[ROW_LAST, n_features]`` is the
-    number of updates made so far.
+    last update each weight has received and ``ROW_CUM_ETA`` the sum of the step
+    sizes up to it (sparse rows catch up from them).  The intercept is updated
+    every step, so its column holds the number of updates made so far and the
+    sum of all their step sizes.
 
 Penalties
 ---------
@@ -76,7 +77,8 @@ ROW_A = 0
 ROW_B = 1
 ROW_C = 2
 ROW_LAST = 3
-N_ROWS = 4
+ROW_CUM_ETA = 4  # sum of the step sizes up to each weight's last update
+N_ROWS = 5
 
 
 @jit()
@@ -207,46 +209,73 @@ def repeated_penalty(w, tau, shrink, k, decoupled):
 
 
 @jit()
-def catch_up(code, hyper, st, j, w, k, eta, bc1, bc2, l1, l2):
+def decaying_metric(root, ratio, eps, k):
+    """Harmonic mean of ``D_i = root * ratio^i + eps`` over i = 1..k (0 < ratio < 1).
+
+    The penalty of ``k`` steps whose metric decays geometrically (RMSProp's and
+    Adam's second moment on skipped steps) is applied with this constant
+    metric.  Midpoint rule for ``sum 1 / D_i``: the integral of ``1 / D(i)``
+    over [0.5, k + 0.5] is ``(k - log((1 + x r^(k+1/2)) / (1 + x r^(1/2))) /
+    log r) / eps`` with ``x = root / eps``.
+    """
+    if root == 0.0:
+        return eps
+    log_r = math.log(ratio)
+    x = root / eps
+    total = k - (math.log1p(x * ratio ** (k + 0.5)) - math.log1p(x * math.sqrt(ratio))) / log_r
+    return k * eps / total
+
+
+@jit()
+def catch_up(code, hyper, st, j, w, k, eta_first, eta_mean, bc1, bc2, bc2_mid, l1, l2):
     """Weight ``w`` after ``k`` updates in which no row touched it (data gradient 0).
 
-    Moment decay is exact (``beta^k``).  The movement the decaying moments still
-    cause is a geometric sum, exact for momentum, Nesterov and AMSGrad; for Adam
-    and AdamW it freezes the bias correction at ``bc1`` and the metric at its
-    value after one skipped step, both at the catching-up update (an
-    approximation: the metric shrinks by ``beta2^(k/2)`` meanwhile).  RMSProp's metric is taken after the decay.
-    All ``k`` steps use step size ``eta`` and the penalty's ``k`` steps are
-    applied after the movement; both are exact when the schedule is constant and
-    one of the two (movement, penalty) is zero.
+    State: the moments' decay is exact (``beta^k``, ``mu^k``).
+
+    Movement (the decaying moments still move the weight): a geometric sum with
+    the step size of the first skipped step, ``eta_first`` (the moments weigh
+    the first steps most).  Exact for momentum, Nesterov and AMSGrad under a
+    constant schedule.  Adam / AdamW also freeze the bias corrections at those
+    of the first skipped step (``bc1``, ``bc2``) and the metric at its value
+    after one skipped step, although it shrinks by ``beta2^(1/2)`` a step.
+
+    Penalty: ``k`` proximal steps after the movement, with the mean step size of
+    the skipped steps ``eta_mean`` and one metric: the constant one of SGD,
+    momentum, AdaGrad and AMSGrad, the harmonic mean of the decaying one for
+    RMSProp and Adam (``decaying_metric``; Adam's with ``bc2_mid``, the bias
+    correction of the middle skipped step).  Exact for SGD and AdaGrad under a
+    constant schedule (and for L1 alone under any schedule).
+
+    The approximations are tested against the dense eager update
+    (tests/test_optim.py) and documented in docs/optimizers.md.
     """
     D = 1.0
     if code == MOMENTUM or code == NESTEROV:
         mu = hyper[O_P0]
         v = st[ROW_A, j]
-        w -= eta * v * geometric_sum(mu, 1 if code == MOMENTUM else 2, k)
+        w -= eta_first * v * geometric_sum(mu, 1 if code == MOMENTUM else 2, k)
         st[ROW_A, j] = v * math.pow(mu, k)
         D = 1.0 - mu
     elif code == ADAGRAD:
         D = math.sqrt(st[ROW_A, j]) + hyper[O_EPS]
     elif code == RMSPROP:
-        s = st[ROW_A, j] * math.pow(hyper[O_P0], k)
-        st[ROW_A, j] = s
-        D = math.sqrt(s) + hyper[O_EPS]
+        rho, eps = hyper[O_P0], hyper[O_EPS]
+        s = st[ROW_A, j]
+        st[ROW_A, j] = s * math.pow(rho, k)
+        D = decaying_metric(math.sqrt(s), math.sqrt(rho), eps, k)
     elif code != SGD:
         b1, b2, eps = hyper[O_P0], hyper[O_P1], hyper[O_EPS]
         m, v = st[ROW_A, j], st[ROW_B, j]
         if code == AMSGRAD:
             D = math.sqrt(st[ROW_C, j]) + eps
-            w -= eta * m / D * geometric_sum(b1, 1, k)
+            w -= eta_first * m / D * geometric_sum(b1, 1, k)
         else:
-            D = math.sqrt(v * b2 / bc2) + eps
-            w -= eta * (m / bc1) / D * geometric_sum(b1, 1, k)
+            w -= eta_first * (m / bc1) / (math.sqrt(v * b2 / bc2) + eps) * geometric_sum(b1, 1, k)
+            D = decaying_metric(math.sqrt(v / bc2_mid), math.sqrt(b2), eps, k)
         st[ROW_A, j] = m * math.pow(b1, k)
         st[ROW_B, j] = v * math.pow(b2, k)
-        if code != AMSGRAD:
-            D = math.sqrt(st[ROW_B, j] / bc2) + eps
     if l1 == 0.0 and l2 == 0.0:
         return w
     if code == ADAMW:
-        return repeated_penalty(w, eta * l1, 1.0 - eta * l2, k, True)
-    return repeated_penalty(w, eta * l1 / D, 1.0 / (1.0 + eta * l2 / D), k, False)
+        return repeated_penalty(w, eta_mean * l1, 1.0 - eta_mean * l2, k, True)
+    return repeated_penalty(w, eta_mean * l1 / D, 1.0 / (1.0 + eta_mean * l2 / D), k, False)

@@ -45,6 +45,7 @@ from ._layout import (
 from ._optim_rules import (
     O_BATCH,
     O_CODE,
+    ROW_CUM_ETA,
     ROW_LAST,
     bias_corrections,
     catch_up,
@@ -77,7 +78,7 @@ def minibatch_epoch_dense(
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
     n_features = X.shape[1]
     intercept, t_samples = state[S_INTERCEPT], state[S_T]
-    t = opt_state[ROW_LAST, n_features]
+    t, cum_eta = opt_state[ROW_LAST, n_features], opt_state[ROW_CUM_ETA, n_features]
     grad = np.zeros(n_features)
     loss_sum = 0.0
     n_clips = 0
@@ -104,6 +105,7 @@ def minibatch_epoch_dense(
         n_rows = end - start
         t += 1.0
         eta = step_eta(hyper, t)
+        cum_eta += eta
         bc1, bc2 = bias_corrections(code, hyper, t)
         for j in range(n_features):
             coef[j] = coordinate_step(
@@ -126,18 +128,40 @@ def minibatch_epoch_dense(
         t_samples += n_rows
 
     opt_state[ROW_LAST, :] = t
+    opt_state[ROW_CUM_ETA, :] = cum_eta
     state[S_INTERCEPT], state[S_T] = intercept, t_samples
     state[S_N_CLIPS] += n_clips
     return loss_sum
 
 
 @jit()
-def _catch_up_weight(code, hyper, opt_state, coef, j, t, eta, bc1, bc2, l1, l2):
-    """Bring weight ``j`` up to date with update ``t`` (closed-form catch-up)."""
-    skipped = t - opt_state[ROW_LAST, j]
+def _catch_up_weight(code, hyper, opt_state, coef, j, t, cum_eta, l1, l2):
+    """Bring weight ``j`` up to date with update ``t``, whose step sizes sum to
+    ``cum_eta`` (closed-form catch-up)."""
+    last = opt_state[ROW_LAST, j]
+    skipped = t - last
     if skipped > 0.0:
-        coef[j] = catch_up(code, hyper, opt_state, j, coef[j], int(skipped), eta, bc1, bc2, l1, l2)
+        eta_first = step_eta(hyper, last + 1.0)
+        eta_mean = (cum_eta - opt_state[ROW_CUM_ETA, j]) / skipped
+        bc1_first, bc2_first = bias_corrections(code, hyper, last + 1.0)
+        _, bc2_mid = bias_corrections(code, hyper, last + 0.5 * (skipped + 1.0))
+        coef[j] = catch_up(
+            code,
+            hyper,
+            opt_state,
+            j,
+            coef[j],
+            int(skipped),
+            eta_first,
+            eta_mean,
+            bc1_first,
+            bc2_first,
+            bc2_mid,
+            l1,
+            l2,
+        )
         opt_state[ROW_LAST, j] = t
+        opt_state[ROW_CUM_ETA, j] = cum_eta
 
 
 @jit()
@@ -164,7 +188,7 @@ def minibatch_epoch_csr(
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
     n_features = coef.shape[0]
     intercept, t_samples = state[S_INTERCEPT], state[S_T]
-    t = opt_state[ROW_LAST, n_features]
+    t, cum_eta = opt_state[ROW_LAST, n_features], opt_state[ROW_CUM_ETA, n_features]
     grad = np.zeros(n_features)
     stamp = np.full(n_features, -1.0)  # update number whose batch listed the weight
     touched = np.empty(n_features, np.int64)
@@ -188,9 +212,7 @@ def minibatch_epoch_csr(
                     touched[n_touched] = j
                     n_touched += 1
                     grad[j] = 0.0
-                    _catch_up_weight(
-                        code, hyper, opt_state, coef, j, t - 1.0, eta, bc1, bc2, l1, l2
-                    )
+                    _catch_up_weight(code, hyper, opt_state, coef, j, t - 1.0, cum_eta, l1, l2)
         grad_intercept = 0.0
         for k in range(start, end):
             i = order[k]
@@ -208,12 +230,14 @@ def minibatch_epoch_csr(
                     grad[indices[kk]] += d * data[kk]
             grad_intercept += d
         n_rows = end - start
+        cum_eta += eta
         for q in range(n_touched):
             j = touched[q]
             coef[j] = coordinate_step(
                 code, hyper, opt_state, j, coef[j], grad[j] / n_rows, eta, bc1, bc2, l1, l2
             )
             opt_state[ROW_LAST, j] = t
+            opt_state[ROW_CUM_ETA, j] = cum_eta
         if fit_intercept:
             intercept = coordinate_step(
                 code,
@@ -231,11 +255,10 @@ def minibatch_epoch_csr(
         t_samples += n_rows
 
     # every weight up to date, so that coef is exact between epochs
-    eta = step_eta(hyper, t)
-    bc1, bc2 = bias_corrections(code, hyper, t)
     for j in range(n_features):
-        _catch_up_weight(code, hyper, opt_state, coef, j, t, eta, bc1, bc2, l1, l2)
+        _catch_up_weight(code, hyper, opt_state, coef, j, t, cum_eta, l1, l2)
     opt_state[ROW_LAST, n_features] = t
+    opt_state[ROW_CUM_ETA, n_features] = cum_eta
     state[S_INTERCEPT], state[S_T] = intercept, t_samples
     state[S_N_CLIPS] += n_clips
     return loss_sum

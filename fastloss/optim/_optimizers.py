@@ -72,7 +72,9 @@ class Momentum(Optimizer):
 
 
 class AdaGrad(Optimizer):
-    """AdaGrad (Duchi, Hazan & Singer, 2011): ``G <- G + g^2``; ``w <- w - eta g / (sqrt(G) + eps)``.
+    """AdaGrad (Duchi, Hazan & Singer, 2011).
+
+    ``G <- G + g^2``; ``w <- w - eta g / (sqrt(G) + eps)``.
 
     Parameters
     ----------
@@ -96,7 +98,9 @@ class AdaGrad(Optimizer):
 
 
 class RMSProp(Optimizer):
-    """RMSProp (Tieleman & Hinton, 2012): ``s <- rho s + (1 - rho) g^2``; ``w <- w - eta g / (sqrt(s) + eps)``.
+    """RMSProp (Tieleman & Hinton, 2012).
+
+    ``s <- rho s + (1 - rho) g^2``; ``w <- w - eta g / (sqrt(s) + eps)``.
 
     Parameters
     ----------
