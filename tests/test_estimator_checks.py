@@ -4,6 +4,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastloss import SGDClassifier, SGDRegressor
 from fastloss.losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES, Loss
+from fastloss.optim import Cosine, Momentum
 
 # Unavoidable failures, each with its reason.  scikit-learn's own SGD estimators
 # fail all of these checks the same way.
@@ -70,6 +71,13 @@ ESTIMATORS = (
     + [_classifier(cls()) for cls in dict.fromkeys(CLASSIFICATION_LOSSES.values())]
     + [SGDRegressor(loss=name) for name in REGRESSION_LOSSES if name != "squared_error"]
     + [SGDRegressor(loss=cls()) for cls in REGRESSION_LOSSES.values()]
+    # the mini-batch kernel: an adaptive rule, and momentum under a new schedule
+    + [
+        SGDClassifier(loss="log_loss", optimizer="adam", batch_size=4),
+        SGDRegressor(
+            optimizer=Momentum(nesterov=True), batch_size=8, learning_rate=Cosine(decay_steps=500)
+        ),
+    ]
 )
 
 
