@@ -323,7 +323,7 @@ def _train(
                 state.avg_coef,
                 l1_q,
                 kstate,
-                opt_state=state.opt_state,
+                state.opt_state,
             )
         state.intercept = kstate[L.S_INTERCEPT]
         state.avg_intercept, state.t = kstate[L.S_AVG_INTERCEPT], kstate[L.S_T]
