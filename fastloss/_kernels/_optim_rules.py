@@ -113,6 +113,18 @@ def step_eta(hyper, t):
 
 
 @jit()
+def has_movement(code):
+    """Whether the rule keeps moving a weight whose gradient is zero (a first moment)."""
+    return code == MOMENTUM or code == NESTEROV or code >= ADAM
+
+
+@jit()
+def has_decay(code):
+    """Whether the rule's state decays on a step whose gradient is zero."""
+    return code == RMSPROP or has_movement(code)
+
+
+@jit()
 def bias_corrections(code, hyper, t):
     """Adam's ``(1 - beta1^t, 1 - beta2^t)``; (1, 1) for the other rules."""
     if code == ADAM or code == ADAMW:
@@ -180,6 +192,39 @@ def coordinate_step(code, hyper, st, j, w, g, eta, bc1, bc2, l1, l2):
     if l2 > 0.0:
         w = w / (1.0 + eta * l2 / D)
     return w
+
+
+@jit()
+def _step_all(code, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2):
+    for j in range(coef.shape[0]):
+        coef[j] = coordinate_step(
+            code, hyper, st, j, coef[j], grad[j] * scale, eta, bc1, bc2, l1, l2
+        )
+
+
+@jit()
+def step_all(code, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2):
+    """``coordinate_step`` for every weight, data gradient ``grad * scale``.
+
+    One loop per rule, each with its code a constant, so that the compiler can
+    drop the rule switch from the loop body.
+    """
+    if code == SGD:
+        _step_all(SGD, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2)
+    elif code == MOMENTUM:
+        _step_all(MOMENTUM, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2)
+    elif code == NESTEROV:
+        _step_all(NESTEROV, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2)
+    elif code == ADAGRAD:
+        _step_all(ADAGRAD, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2)
+    elif code == RMSPROP:
+        _step_all(RMSPROP, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2)
+    elif code == ADAM:
+        _step_all(ADAM, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2)
+    elif code == ADAMW:
+        _step_all(ADAMW, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2)
+    else:
+        _step_all(AMSGRAD, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2)
 
 
 @jit()

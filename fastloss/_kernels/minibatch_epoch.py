@@ -50,19 +50,15 @@ from ._optim_rules import (
     bias_corrections,
     catch_up,
     coordinate_step,
+    has_decay,
+    has_movement,
+    step_all,
     step_eta,
 )
 from ._weights import clip_dloss
+from .sgd_epoch import dense_dot
 
 __all__ = ["minibatch_epoch_dense", "minibatch_epoch_csr"]
-
-
-@jit()
-def _dense_dot(a, b):
-    s = 0.0
-    for j in range(a.shape[0]):
-        s += a[j] * b[j]
-    return s
 
 
 @jit()
@@ -91,7 +87,7 @@ def minibatch_epoch_dense(
         for k in range(start, end):
             i = order[k]
             row = X[i]
-            p = _dense_dot(coef, row) + intercept
+            p = dense_dot(coef, row) + intercept
             sw = sample_weight[i]
             if compute_loss:
                 loss_sum += sw * loss_value(loss_code, y[i], p, loss_params)
@@ -107,10 +103,7 @@ def minibatch_epoch_dense(
         eta = step_eta(hyper, t)
         cum_eta += eta
         bc1, bc2 = bias_corrections(code, hyper, t)
-        for j in range(n_features):
-            coef[j] = coordinate_step(
-                code, hyper, opt_state, j, coef[j], grad[j] / n_rows, eta, bc1, bc2, l1, l2
-            )
+        step_all(code, hyper, opt_state, coef, grad, 1.0 / n_rows, eta, bc1, bc2, l1, l2)
         if fit_intercept:
             intercept = coordinate_step(
                 code,
@@ -137,11 +130,13 @@ def minibatch_epoch_dense(
 @jit()
 def _catch_up_weight(code, hyper, opt_state, coef, j, t, cum_eta, l1, l2):
     """Bring weight ``j`` up to date with update ``t``, whose step sizes sum to
-    ``cum_eta`` (closed-form catch-up)."""
+    ``cum_eta`` (closed-form catch-up, ``_optim_rules.catch_up``)."""
     last = opt_state[ROW_LAST, j]
     skipped = t - last
-    if skipped > 0.0:
-        eta_first = step_eta(hyper, last + 1.0)
+    if skipped <= 0.0:
+        return
+    if has_movement(code) or has_decay(code) or l1 != 0.0 or l2 != 0.0:
+        eta_first = step_eta(hyper, last + 1.0) if has_movement(code) else 0.0
         eta_mean = (cum_eta - opt_state[ROW_CUM_ETA, j]) / skipped
         bc1_first, bc2_first = bias_corrections(code, hyper, last + 1.0)
         _, bc2_mid = bias_corrections(code, hyper, last + 0.5 * (skipped + 1.0))
@@ -160,8 +155,8 @@ def _catch_up_weight(code, hyper, opt_state, coef, j, t, cum_eta, l1, l2):
             l1,
             l2,
         )
-        opt_state[ROW_LAST, j] = t
-        opt_state[ROW_CUM_ETA, j] = cum_eta
+    opt_state[ROW_LAST, j] = t
+    opt_state[ROW_CUM_ETA, j] = cum_eta
 
 
 @jit()
