@@ -9,14 +9,15 @@ Layout
 hyper : float64 (O_SIZE,)
     The plain-SGD slots of ``_layout`` (``H_SCHEDULE`` .. ``H_COMPUTE_LOSS``;
     ``H_ETA0`` is the optimizer's base step size) followed by the slots below.
-opt_state : float64 (N_ROWS, n_features + 1)
-    Per-weight optimizer state; column ``n_features`` belongs to the intercept.
-    Rows ``ROW_A``..``ROW_C`` are the rule's moments (momentum velocity, AdaGrad
-    sum of squares, Adam's m / v / max v); row ``ROW_LAST`` is the number of the
-    last update each weight has received and ``ROW_CUM_ETA`` the sum of the step
-    sizes up to it (sparse rows catch up from them).  The intercept is updated
-    every step, so its column holds the number of updates made so far and the
-    sum of all their step sizes.
+opt_state : float64 (N_SLOTS, n_features + 1)
+    Per-weight optimizer state, one row per slot (each slot contiguous over the
+    weights, so that dense updates stream through it); column ``n_features``
+    belongs to the intercept.  Slots ``SLOT_A``..``SLOT_C`` are the rule's
+    moments (momentum velocity, AdaGrad sum of squares, Adam's m / v / max v);
+    ``SLOT_LAST`` is the number of the last update each weight has received and
+    ``SLOT_CUM_ETA`` the sum of the step sizes up to it (sparse rows catch up
+    from them).  The intercept is updated every step, so its column holds the
+    number of updates made so far and the sum of all their step sizes.
 
 Penalties
 ---------
@@ -72,13 +73,13 @@ O_SCHED_P1 = H_SIZE + 6
 O_WARMUP = H_SIZE + 7  # linear warm-up steps, 0 = none
 O_SIZE = H_SIZE + 8
 
-# opt_state rows
-ROW_A = 0
-ROW_B = 1
-ROW_C = 2
-ROW_LAST = 3
-ROW_CUM_ETA = 4  # sum of the step sizes up to each weight's last update
-N_ROWS = 5
+# opt_state slots (rows)
+SLOT_A = 0
+SLOT_B = 1
+SLOT_C = 2
+SLOT_LAST = 3
+SLOT_CUM_ETA = 4  # sum of the step sizes up to each weight's last update
+N_SLOTS = 5
 
 
 @jit()
@@ -125,10 +126,18 @@ def has_decay(code):
 
 
 @jit()
+def bias_correction(beta, t):
+    """``1 - beta^t``, without ``pow`` once ``beta^t <= exp(-40)``."""
+    if t * (1.0 - beta) > 40.0:
+        return 1.0
+    return 1.0 - math.pow(beta, t)
+
+
+@jit()
 def bias_corrections(code, hyper, t):
     """Adam's ``(1 - beta1^t, 1 - beta2^t)``; (1, 1) for the other rules."""
     if code == ADAM or code == ADAMW:
-        return 1.0 - math.pow(hyper[O_P0], t), 1.0 - math.pow(hyper[O_P1], t)
+        return bias_correction(hyper[O_P0], t), bias_correction(hyper[O_P1], t)
     return 1.0, 1.0
 
 
@@ -143,28 +152,28 @@ def direction(code, hyper, st, j, g, bc1, bc2):
         return g, 1.0
     p0, eps = hyper[O_P0], hyper[O_EPS]
     if code == MOMENTUM or code == NESTEROV:
-        v = p0 * st[ROW_A, j] + g
-        st[ROW_A, j] = v
+        v = p0 * st[SLOT_A, j] + g
+        st[SLOT_A, j] = v
         if code == NESTEROV:
             return g + p0 * v, 1.0 - p0
         return v, 1.0 - p0
     if code == ADAGRAD:
-        G = st[ROW_A, j] + g * g
-        st[ROW_A, j] = G
+        G = st[SLOT_A, j] + g * g
+        st[SLOT_A, j] = G
         D = math.sqrt(G) + eps
         return g / D, D
     if code == RMSPROP:
-        s = p0 * st[ROW_A, j] + (1.0 - p0) * g * g
-        st[ROW_A, j] = s
+        s = p0 * st[SLOT_A, j] + (1.0 - p0) * g * g
+        st[SLOT_A, j] = s
         D = math.sqrt(s) + eps
         return g / D, D
     p1 = hyper[O_P1]
-    m = p0 * st[ROW_A, j] + (1.0 - p0) * g
-    v = p1 * st[ROW_B, j] + (1.0 - p1) * g * g
-    st[ROW_A, j], st[ROW_B, j] = m, v
+    m = p0 * st[SLOT_A, j] + (1.0 - p0) * g
+    v = p1 * st[SLOT_B, j] + (1.0 - p1) * g * g
+    st[SLOT_A, j], st[SLOT_B, j] = m, v
     if code == AMSGRAD:
-        vmax = max(st[ROW_C, j], v)
-        st[ROW_C, j] = vmax
+        vmax = max(st[SLOT_C, j], v)
+        st[SLOT_C, j] = vmax
         D = math.sqrt(vmax) + eps
         return m / D, D
     D = math.sqrt(v / bc2) + eps
@@ -254,20 +263,19 @@ def repeated_penalty(w, tau, shrink, k, decoupled):
 
 
 @jit()
-def decaying_metric(root, ratio, eps, k):
+def decaying_metric(root, ratio, ratio_k, eps, k):
     """Harmonic mean of ``D_i = root * ratio^i + eps`` over i = 1..k (0 < ratio < 1).
 
     The penalty of ``k`` steps whose metric decays geometrically (RMSProp's and
     Adam's second moment on skipped steps) is applied with this constant
     metric.  Midpoint rule for ``sum 1 / D_i``: the integral of ``1 / D(i)``
     over [0.5, k + 0.5] is ``(k - log((1 + x r^(k+1/2)) / (1 + x r^(1/2))) /
-    log r) / eps`` with ``x = root / eps``.
+    log r) / eps`` with ``x = root / eps``; ``ratio_k`` is ``ratio^k``.
     """
     if root == 0.0:
         return eps
-    log_r = math.log(ratio)
-    x = root / eps
-    total = k - (math.log1p(x * ratio ** (k + 0.5)) - math.log1p(x * math.sqrt(ratio))) / log_r
+    x = root * math.sqrt(ratio) / eps
+    total = k - (math.log1p(x * ratio_k) - math.log1p(x)) / math.log(ratio)
     return k * eps / total
 
 
@@ -294,32 +302,41 @@ def catch_up(code, hyper, st, j, w, k, eta_first, eta_mean, bc1, bc2, bc2_mid, l
     The approximations are tested against the dense eager update
     (tests/test_optim.py) and documented in docs/optimizers.md.
     """
+    penalised = l1 != 0.0 or l2 != 0.0
     D = 1.0
     if code == MOMENTUM or code == NESTEROV:
         mu = hyper[O_P0]
-        v = st[ROW_A, j]
-        w -= eta_first * v * geometric_sum(mu, 1 if code == MOMENTUM else 2, k)
-        st[ROW_A, j] = v * math.pow(mu, k)
+        mu_k = math.pow(mu, k)
+        v = st[SLOT_A, j]
+        first = mu if code == MOMENTUM else mu * mu
+        w -= eta_first * v * first * (1.0 - mu_k) / (1.0 - mu)
+        st[SLOT_A, j] = v * mu_k
         D = 1.0 - mu
     elif code == ADAGRAD:
-        D = math.sqrt(st[ROW_A, j]) + hyper[O_EPS]
+        if penalised:
+            D = math.sqrt(st[SLOT_A, j]) + hyper[O_EPS]
     elif code == RMSPROP:
-        rho, eps = hyper[O_P0], hyper[O_EPS]
-        s = st[ROW_A, j]
-        st[ROW_A, j] = s * math.pow(rho, k)
-        D = decaying_metric(math.sqrt(s), math.sqrt(rho), eps, k)
+        rho = hyper[O_P0]
+        rho_k = math.pow(rho, k)
+        s = st[SLOT_A, j]
+        st[SLOT_A, j] = s * rho_k
+        if penalised:
+            D = decaying_metric(math.sqrt(s), math.sqrt(rho), math.sqrt(rho_k), hyper[O_EPS], k)
     elif code != SGD:
         b1, b2, eps = hyper[O_P0], hyper[O_P1], hyper[O_EPS]
-        m, v = st[ROW_A, j], st[ROW_B, j]
+        b1_k, b2_k = math.pow(b1, k), math.pow(b2, k)
+        m, v = st[SLOT_A, j], st[SLOT_B, j]
+        moved = m * b1 * (1.0 - b1_k) / (1.0 - b1)  # sum of the skipped steps' m
         if code == AMSGRAD:
-            D = math.sqrt(st[ROW_C, j]) + eps
-            w -= eta_first * m / D * geometric_sum(b1, 1, k)
+            D = math.sqrt(st[SLOT_C, j]) + eps
+            w -= eta_first * moved / D
         else:
-            w -= eta_first * (m / bc1) / (math.sqrt(v * b2 / bc2) + eps) * geometric_sum(b1, 1, k)
-            D = decaying_metric(math.sqrt(v / bc2_mid), math.sqrt(b2), eps, k)
-        st[ROW_A, j] = m * math.pow(b1, k)
-        st[ROW_B, j] = v * math.pow(b2, k)
-    if l1 == 0.0 and l2 == 0.0:
+            w -= eta_first * (moved / bc1) / (math.sqrt(v * b2 / bc2) + eps)
+            if penalised:
+                D = decaying_metric(math.sqrt(v / bc2_mid), math.sqrt(b2), math.sqrt(b2_k), eps, k)
+        st[SLOT_A, j] = m * b1_k
+        st[SLOT_B, j] = v * b2_k
+    if not penalised:
         return w
     if code == ADAMW:
         return repeated_penalty(w, eta_mean * l1, 1.0 - eta_mean * l2, k, True)

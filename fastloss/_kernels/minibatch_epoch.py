@@ -12,7 +12,7 @@ hyper : float64 (O_SIZE,)
     Schedule, penalty, flags and optimizer hyperparameters (``_optim_rules``).
 coef : X.dtype (n_features,)
     Weights, updated in place.
-opt_state : float64 (N_ROWS, n_features + 1)
+opt_state : float64 (N_SLOTS, n_features + 1)
     Optimizer state, updated in place (``_optim_rules``).
 state : float64 (S_SIZE,)
     Intercept, sample counter ``t`` (samples seen + 1) and clip count, updated
@@ -45,8 +45,8 @@ from ._layout import (
 from ._optim_rules import (
     O_BATCH,
     O_CODE,
-    ROW_CUM_ETA,
-    ROW_LAST,
+    SLOT_CUM_ETA,
+    SLOT_LAST,
     bias_corrections,
     catch_up,
     coordinate_step,
@@ -74,7 +74,7 @@ def minibatch_epoch_dense(
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
     n_features = X.shape[1]
     intercept, t_samples = state[S_INTERCEPT], state[S_T]
-    t, cum_eta = opt_state[ROW_LAST, n_features], opt_state[ROW_CUM_ETA, n_features]
+    t, cum_eta = opt_state[SLOT_LAST, n_features], opt_state[SLOT_CUM_ETA, n_features]
     grad = np.zeros(n_features)
     loss_sum = 0.0
     n_clips = 0
@@ -120,8 +120,8 @@ def minibatch_epoch_dense(
             )
         t_samples += n_rows
 
-    opt_state[ROW_LAST, :] = t
-    opt_state[ROW_CUM_ETA, :] = cum_eta
+    opt_state[SLOT_LAST, :] = t
+    opt_state[SLOT_CUM_ETA, :] = cum_eta
     state[S_INTERCEPT], state[S_T] = intercept, t_samples
     state[S_N_CLIPS] += n_clips
     return loss_sum
@@ -131,13 +131,13 @@ def minibatch_epoch_dense(
 def _catch_up_weight(code, hyper, opt_state, coef, j, t, cum_eta, l1, l2):
     """Bring weight ``j`` up to date with update ``t``, whose step sizes sum to
     ``cum_eta`` (closed-form catch-up, ``_optim_rules.catch_up``)."""
-    last = opt_state[ROW_LAST, j]
+    last = opt_state[SLOT_LAST, j]
     skipped = t - last
     if skipped <= 0.0:
         return
     if has_movement(code) or has_decay(code) or l1 != 0.0 or l2 != 0.0:
         eta_first = step_eta(hyper, last + 1.0) if has_movement(code) else 0.0
-        eta_mean = (cum_eta - opt_state[ROW_CUM_ETA, j]) / skipped
+        eta_mean = (cum_eta - opt_state[SLOT_CUM_ETA, j]) / skipped
         bc1_first, bc2_first = bias_corrections(code, hyper, last + 1.0)
         _, bc2_mid = bias_corrections(code, hyper, last + 0.5 * (skipped + 1.0))
         coef[j] = catch_up(
@@ -155,8 +155,8 @@ def _catch_up_weight(code, hyper, opt_state, coef, j, t, cum_eta, l1, l2):
             l1,
             l2,
         )
-    opt_state[ROW_LAST, j] = t
-    opt_state[ROW_CUM_ETA, j] = cum_eta
+    opt_state[SLOT_LAST, j] = t
+    opt_state[SLOT_CUM_ETA, j] = cum_eta
 
 
 @jit()
@@ -183,7 +183,7 @@ def minibatch_epoch_csr(
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
     n_features = coef.shape[0]
     intercept, t_samples = state[S_INTERCEPT], state[S_T]
-    t, cum_eta = opt_state[ROW_LAST, n_features], opt_state[ROW_CUM_ETA, n_features]
+    t, cum_eta = opt_state[SLOT_LAST, n_features], opt_state[SLOT_CUM_ETA, n_features]
     grad = np.zeros(n_features)
     stamp = np.full(n_features, -1.0)  # update number whose batch listed the weight
     touched = np.empty(n_features, np.int64)
@@ -231,8 +231,8 @@ def minibatch_epoch_csr(
             coef[j] = coordinate_step(
                 code, hyper, opt_state, j, coef[j], grad[j] / n_rows, eta, bc1, bc2, l1, l2
             )
-            opt_state[ROW_LAST, j] = t
-            opt_state[ROW_CUM_ETA, j] = cum_eta
+            opt_state[SLOT_LAST, j] = t
+            opt_state[SLOT_CUM_ETA, j] = cum_eta
         if fit_intercept:
             intercept = coordinate_step(
                 code,
@@ -252,8 +252,8 @@ def minibatch_epoch_csr(
     # every weight up to date, so that coef is exact between epochs
     for j in range(n_features):
         _catch_up_weight(code, hyper, opt_state, coef, j, t, cum_eta, l1, l2)
-    opt_state[ROW_LAST, n_features] = t
-    opt_state[ROW_CUM_ETA, n_features] = cum_eta
+    opt_state[SLOT_LAST, n_features] = t
+    opt_state[SLOT_CUM_ETA, n_features] = cum_eta
     state[S_INTERCEPT], state[S_T] = intercept, t_samples
     state[S_N_CLIPS] += n_clips
     return loss_sum

@@ -262,7 +262,7 @@ def initial_states(
 
     ``coef`` / ``avg_coef`` / ``l1_received`` reshape to (n_models, n_features)
     and ``intercept`` / ``avg_intercept`` / ``l1_total`` to (n_models,); ``t`` is
-    the step counter to continue from; ``opt_state`` (n_models, N_ROWS,
+    the step counter to continue from; ``opt_state`` (n_models, N_SLOTS,
     n_features + 1) the optimizer state of the mini-batch kernel.
     """
     states = [LinearState.zeros(n_features, dtype, t=t) for _ in range(n_models)]

@@ -37,7 +37,7 @@ class LinearState:
     t: float = 1.0
     l1_total: float = 0.0  # L1 penalty every weight should have received
     n_iter: int = 0
-    # float64 (N_ROWS, n_features + 1): the optimizer's state (mini-batch kernel only)
+    # float64 (N_SLOTS, n_features + 1): the optimizer's state (mini-batch kernel only)
     opt_state: np.ndarray | None = None
 
     @classmethod
@@ -274,7 +274,7 @@ def train(
         # one-vs-rest classes over threads)
         n_threads = 1
         if state.opt_state is None:
-            state.opt_state = np.zeros((_optim_rules.N_ROWS, state.coef.shape[0] + 1))
+            state.opt_state = np.zeros((_optim_rules.N_SLOTS, state.coef.shape[0] + 1))
     args = (X, y, sample_weight, train_idx, settings, state, seed, validation_score)
     if n_threads > 1:
         with ThreadPoolExecutor(n_threads) as pool:
