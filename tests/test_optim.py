@@ -344,6 +344,34 @@ def test_partial_fit_carries_optimizer_state():
     assert partial.t_ == fitted.t_
 
 
+def test_partial_fit_restarts_state_when_the_rule_changes():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((40, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    kw = dict(batch_size=5, shuffle=False, tol=None)
+    model = fastloss.SGDRegressor(optimizer=AdaGrad(lr=0.1), **kw).partial_fit(X, y)
+    coef, intercept = model.coef_.copy(), model.intercept_.copy()
+    model.set_params(optimizer=Adam(lr=0.05)).partial_fit(X, y)
+    # the same as Adam from fresh moments, starting at AdaGrad's weights
+    fresh = fastloss.SGDRegressor(optimizer=Adam(lr=0.05), max_iter=1, **kw)
+    fresh.fit(X, y, coef_init=coef, intercept_init=intercept)
+    np.testing.assert_allclose(model.coef_, fresh.coef_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_float32_input_stays_float32(sparse):
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((200, 5)) * (rng.random((200, 5)) < 0.5)
+    y = (X @ rng.standard_normal(5) > 0).astype(int)
+    kw = dict(loss="log_loss", optimizer="adam", batch_size=8, max_iter=5, tol=None)
+    kw["random_state"] = 0
+    wrap = sp.csr_matrix if sparse else np.asarray
+    model32 = fastloss.SGDClassifier(**kw).fit(wrap(X.astype(np.float32)), y)
+    model64 = fastloss.SGDClassifier(**kw).fit(wrap(X), y)
+    assert model32.coef_.dtype == np.float32
+    np.testing.assert_allclose(model32.coef_, model64.coef_, rtol=1e-4, atol=1e-5)
+
+
 def test_grid_search_over_optimizer_params():
     rng = np.random.default_rng(4)
     X = rng.standard_normal((120, 5))

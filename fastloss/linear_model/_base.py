@@ -18,7 +18,11 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ..losses import Loss, loss_from_name
 from ..optim import OPTIMIZERS, Optimizer, Schedule
-from ..optim._resolve import resolve_optimizer
+from ..optim._resolve import (
+    previous_optimizer_state,
+    resolve_optimizer,
+    saved_optimizer_state,
+)
 from ._input import as_kernel_input, check_sparse_structure
 from ._training import LinearState, Settings, model_weights, train
 
@@ -139,7 +143,7 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
             "avg_intercept": self._average_intercept,
             "l1_received": self._l1_received,
             "l1_total": self._l1_total,
-            "opt_state": getattr(self, "_optimizer_state", None),
+            "opt_state": previous_optimizer_state(self),
         }
 
     def _set_solution(self, states, settings, loss, dtype, flat):
@@ -164,8 +168,7 @@ class BaseSGD(SparseCoefMixin, BaseEstimator):
         self.n_iter_ = max(s.n_iter for s in states)
         self.t_ = max(s.t for s in states)
         self.loss_function_ = loss
-        opt_states = [s.opt_state for s in states]
-        self._optimizer_state = None if opt_states[0] is None else np.array(opt_states)
+        self._optimizer_state, self._optimizer_code = saved_optimizer_state(states, settings)
 
     def _warn_if_not_converged(self):
         if self.tol is not None and self.n_iter_ == self.max_iter:

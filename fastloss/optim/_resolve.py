@@ -13,7 +13,14 @@ from ._base import Optimizer
 from ._optimizers import SGD, AdaGrad, Adam, AdamW, AMSGrad, Momentum, RMSProp
 from ._schedules import SCHEDULES, Schedule, schedule_from_name
 
-__all__ = ["OPTIMIZERS", "OptimConfig", "optimizer_from_name", "resolve_optimizer"]
+__all__ = [
+    "OPTIMIZERS",
+    "OptimConfig",
+    "optimizer_from_name",
+    "previous_optimizer_state",
+    "resolve_optimizer",
+    "saved_optimizer_state",
+]
 
 #: Names accepted by the estimators' ``optimizer`` parameter.
 OPTIMIZERS = {
@@ -120,3 +127,23 @@ def resolve_optimizer(estimator) -> tuple[str, float, float, OptimConfig | None]
             "is meant to remove)."
         )
     return name, eta0, power_t, OptimConfig(optimizer, schedule, int(estimator.batch_size))
+
+
+def saved_optimizer_state(states, settings) -> tuple[np.ndarray | None, int | None]:
+    """What a fitted estimator keeps of its optimizer: the stacked per-model
+    states (n_models, N_SLOTS, n_features + 1) and the rule's code, or Nones."""
+    if settings.optim is None or states[0].opt_state is None:
+        return None, None
+    return np.array([s.opt_state for s in states]), settings.optim.optimizer._code
+
+
+def previous_optimizer_state(estimator) -> np.ndarray | None:
+    """The state a ``partial_fit`` continues from: the last call's, unless the
+    rule changed since (through ``set_params``), which starts it afresh."""
+    state = getattr(estimator, "_optimizer_state", None)
+    if state is None:
+        return None
+    config = resolve_optimizer(estimator)[3]
+    if config is None or config.optimizer._code != estimator._optimizer_code:
+        return None
+    return state
