@@ -269,16 +269,17 @@ def sparse_problem():
     return X, y
 
 
-# Where the closed-form catch-up is exact: every rule but Adam / AdamW without a
-# penalty and with a constant schedule; SGD and AdaGrad (no movement on skipped
-# steps, constant metric) with any penalty and a constant schedule; SGD and
-# AdaGrad under a decaying schedule up to the L2 product
+# Where the closed-form catch-up is exact (see _optim_rules.catch_up): under a
+# constant schedule, every rule but Adam / AdamW without a penalty; SGD,
+# AdaGrad, momentum, Nesterov and AMSGrad with L2; SGD and AdaGrad with any
+# penalty; under a decaying schedule SGD and AdaGrad up to the L2 product
 # prod(1 + eta_i l2) ~ (1 + mean(eta) l2)^k (measured 2e-8).  Elsewhere the
-# catch-up approximates (see _optim_rules.catch_up); the largest relative
-# coefficient difference measured over 10 epochs was 2e-2 (Adam under a cosine
-# schedule that falls to zero), hence 5e-2.
+# catch-up approximates; the largest relative coefficient difference measured
+# over 10 epochs was 2e-2 (Adam under a cosine schedule that falls to zero),
+# hence 5e-2.
 EXACT = {
     (None, "constant"): ({"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "amsgrad"}, 1e-12),
+    ("l2", "constant"): ({"sgd", "momentum", "nesterov", "adagrad", "amsgrad"}, 1e-12),
     ("elasticnet", "constant"): ({"sgd", "adagrad"}, 1e-12),
     ("elasticnet", "cosine"): ({"sgd", "adagrad"}, 1e-7),
 }

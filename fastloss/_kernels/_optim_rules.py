@@ -280,6 +280,23 @@ def decaying_metric(root, ratio, ratio_k, eps, k):
 
 
 @jit()
+def interleaved_shrink(w, move, ratio, shrink, k):
+    """``k`` steps ``w <- shrink * (w - move * ratio^i)``, i = 1..k, in closed form.
+
+    ``w_k = shrink^k w - move * sum_i shrink^(k+1-i) ratio^i``, and that sum is
+    ``shrink * ratio * (ratio^k - shrink^k) / (ratio - shrink)`` (or
+    ``k shrink^(k+1)`` when the two are equal): a moment decaying by ``ratio``
+    a step under an L2 proximal step of factor ``shrink``.
+    """
+    shrink_k = math.pow(shrink, k)
+    if ratio == shrink:
+        total = k * shrink_k * shrink
+    else:
+        total = shrink * ratio * (math.pow(ratio, k) - shrink_k) / (ratio - shrink)
+    return shrink_k * w - move * total
+
+
+@jit()
 def catch_up(code, hyper, st, j, w, k, eta_first, eta_mean, bc1, bc2, bc2_mid, l1, l2):
     """Weight ``w`` after ``k`` updates in which no row touched it (data gradient 0).
 
@@ -292,24 +309,29 @@ def catch_up(code, hyper, st, j, w, k, eta_first, eta_mean, bc1, bc2, bc2_mid, l
     of the first skipped step (``bc1``, ``bc2``) and the metric at its value
     after one skipped step, although it shrinks by ``beta2^(1/2)`` a step.
 
-    Penalty: ``k`` proximal steps after the movement, with the mean step size of
-    the skipped steps ``eta_mean`` and one metric: the constant one of SGD,
-    momentum, AdaGrad and AMSGrad, the harmonic mean of the decaying one for
-    RMSProp and Adam (``decaying_metric``; Adam's with ``bc2_mid``, the bias
-    correction of the middle skipped step).  Exact for SGD and AdaGrad under a
-    constant schedule (and for L1 alone under any schedule).
+    Penalty: ``k`` proximal steps with the mean step size of the skipped steps
+    ``eta_mean`` and one metric: the constant one of SGD, momentum, AdaGrad and
+    AMSGrad, the harmonic mean of the decaying one for RMSProp and Adam
+    (``decaying_metric``; Adam's with ``bc2_mid``, the bias correction of the
+    middle skipped step).  An L2-only penalty interleaves with the movement of
+    momentum, Nesterov and AMSGrad exactly (``interleaved_shrink``); otherwise
+    the penalty steps follow the movement.  Exact under a constant schedule:
+    SGD and AdaGrad with any penalty; momentum, Nesterov and AMSGrad with L2 or
+    no penalty; RMSProp without penalty.  SGD and AdaGrad with L1 alone are
+    exact under any schedule.
 
     The approximations are tested against the dense eager update
     (tests/test_optim.py) and documented in docs/optimizers.md.
     """
     penalised = l1 != 0.0 or l2 != 0.0
     D = 1.0
+    # movement of step i is move * ratio^i (constant metric rules)
+    move, ratio = 0.0, 0.0
     if code == MOMENTUM or code == NESTEROV:
         mu = hyper[O_P0]
         mu_k = math.pow(mu, k)
         v = st[SLOT_A, j]
-        first = mu if code == MOMENTUM else mu * mu
-        w -= eta_first * v * first * (1.0 - mu_k) / (1.0 - mu)
+        move, ratio = (v if code == MOMENTUM else v * mu), mu
         st[SLOT_A, j] = v * mu_k
         D = 1.0 - mu
     elif code == ADAGRAD:
@@ -326,16 +348,21 @@ def catch_up(code, hyper, st, j, w, k, eta_first, eta_mean, bc1, bc2, bc2_mid, l
         b1, b2, eps = hyper[O_P0], hyper[O_P1], hyper[O_EPS]
         b1_k, b2_k = math.pow(b1, k), math.pow(b2, k)
         m, v = st[SLOT_A, j], st[SLOT_B, j]
-        moved = m * b1 * (1.0 - b1_k) / (1.0 - b1)  # sum of the skipped steps' m
         if code == AMSGRAD:
             D = math.sqrt(st[SLOT_C, j]) + eps
-            w -= eta_first * moved / D
+            move, ratio = m / D, b1
         else:
+            moved = m * b1 * (1.0 - b1_k) / (1.0 - b1)  # sum of the skipped steps' m
             w -= eta_first * (moved / bc1) / (math.sqrt(v * b2 / bc2) + eps)
             if penalised:
                 D = decaying_metric(math.sqrt(v / bc2_mid), math.sqrt(b2), math.sqrt(b2_k), eps, k)
         st[SLOT_A, j] = m * b1_k
         st[SLOT_B, j] = v * b2_k
+    if move != 0.0 and l1 == 0.0:
+        shrink = 1.0 / (1.0 + eta_mean * l2 / D)
+        return interleaved_shrink(w, eta_first * move, ratio, shrink, k)
+    if move != 0.0:
+        w -= eta_first * move * ratio * (1.0 - math.pow(ratio, k)) / (1.0 - ratio)
     if not penalised:
         return w
     if code == ADAMW:
