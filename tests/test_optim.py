@@ -400,14 +400,18 @@ def test_clone_and_set_params_nested():
     assert copy.get_params()["learning_rate__schedule__decay_steps"] == 20
 
 
-def test_n_jobs_with_the_minibatch_kernel_is_serial_and_reproducible():
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_n_jobs_with_the_minibatch_kernel_is_reproducible(n_classes):
+    """A binary model runs serially; one-vs-rest classes run in threads, each
+    with its own optimizer state: both equal n_jobs=1."""
     rng = np.random.default_rng(5)
     X = rng.standard_normal((5000, 3))
-    y = (X[:, 0] > 0).astype(int)
+    y = np.digitize(X[:, 0], [-0.5, 0.5]) if n_classes == 3 else (X[:, 0] > 0).astype(int)
     kw = dict(optimizer="adam", batch_size=16, max_iter=2, tol=None, random_state=0)
     one = fastloss.SGDClassifier(n_jobs=1, **kw).fit(X, y)
     two = fastloss.SGDClassifier(n_jobs=2, **kw).fit(X, y)
     np.testing.assert_array_equal(one.coef_, two.coef_)
+    assert two._optimizer_state.shape == (1 if n_classes == 2 else 3, 5, 4)
 
 
 # -------------------------------------------------------------------- errors
