@@ -458,3 +458,47 @@ def test_failed_fit_leaves_model_untouched():
         model.partial_fit(X, X[:, 0])
     np.testing.assert_array_equal(model.coef_, before[0])
     np.testing.assert_array_equal(model._optimizer_state, before[1])
+
+
+# ------------------------------------------------ closed forms of the catch-up
+@pytest.mark.parametrize(
+    "root, ratio, eps, k",
+    [
+        (1.0, 0.95, 1e-8, 5),
+        (1e8, 0.9995, 1e-8, 3),  # eps negligible: the cancelling branch
+        (1.0, 0.9, 1e-8, 400),  # decays through eps
+        (1e-9, 0.9, 1e-8, 50),
+        (1e-3, 0.9995, 1e-6, 100_000),
+    ],
+)
+def test_decaying_metric_is_the_harmonic_mean(root, ratio, eps, k):
+    from fastloss._kernels._optim_rules import decaying_metric
+
+    metric = root * ratio ** np.arange(1, k + 1) + eps
+    harmonic_mean = k / np.sum(1.0 / metric)
+    got = decaying_metric(root, ratio, ratio**k, eps, k)
+    assert got == pytest.approx(harmonic_mean, rel=1e-4)
+
+
+@pytest.mark.parametrize("k", [1, 2, 7, 300])
+@pytest.mark.parametrize("ratio, shrink", [(0.9, 0.99), (0.5, 0.5), (0.0, 0.9), (0.99, 0.3)])
+def test_interleaved_shrink_matches_the_loop(k, ratio, shrink):
+    from fastloss._kernels._optim_rules import interleaved_shrink
+
+    w, move = 0.7, 0.05
+    for i in range(1, k + 1):
+        w = shrink * (w - move * ratio**i)
+    assert interleaved_shrink(0.7, move, ratio, shrink, k) == pytest.approx(w, rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("k", [1, 3, 50])
+@pytest.mark.parametrize("decoupled", [False, True])
+@pytest.mark.parametrize("w0", [0.8, -0.3, 0.0])
+def test_repeated_penalty_matches_the_loop(k, decoupled, w0):
+    from fastloss._kernels._optim_rules import repeated_penalty
+
+    tau, shrink = 0.01, 0.97
+    w = w0
+    for _ in range(k):
+        w = soft(shrink * w, tau) if decoupled else shrink * soft(w, tau)
+    assert repeated_penalty(w0, tau, shrink, k, decoupled) == pytest.approx(w, abs=1e-15)

@@ -276,7 +276,11 @@ def decaying_metric(root, ratio, ratio_k, eps, k):
         return eps
     x = root * math.sqrt(ratio) / eps
     total = k - (math.log1p(x * ratio_k) - math.log1p(x)) / math.log(ratio)
-    return k * eps / total
+    if total > 1e-6 * k:
+        return k * eps / total
+    # eps negligible against every D_i (the difference above cancels): the
+    # harmonic mean of root * ratio^i, from sum_i ratio^-i = (ratio^-k - 1) / (1 - ratio)
+    return k * root * (1.0 - ratio) / (1.0 / ratio_k - 1.0)
 
 
 @jit()
