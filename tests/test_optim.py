@@ -188,6 +188,10 @@ SCHEDULES = {
         lambda t, lr: lr * 0.5 ** ((t - 1) / 4),
     ),
     "step": (StepDecay(step_size=3, gamma=0.2), lambda t, lr: lr * 0.2 ** ((t - 1) // 3)),
+    "no-warmup-step": (
+        LinearWarmup(StepDecay(step_size=3, gamma=0.2), warmup_steps=0),
+        lambda t, lr: lr * 0.2 ** ((t - 1) // 3),
+    ),
     "warmup-cosine": (
         LinearWarmup(Cosine(decay_steps=7, final_fraction=0.1), warmup_steps=3),
         lambda t, lr: _cosine(1, lr) * t / 3 if t <= 3 else _cosine(t - 3, lr),
@@ -202,7 +206,9 @@ def test_schedule_closed_forms(schedule):
         assert obj.value(t, 0.2) == pytest.approx(closed_form(t, 0.2), rel=1e-12)
 
 
-@pytest.mark.parametrize("schedule", ["invscaling", "cosine", "step", "warmup-cosine"])
+@pytest.mark.parametrize(
+    "schedule", ["invscaling", "cosine", "step", "no-warmup-step", "warmup-cosine"]
+)
 @pytest.mark.parametrize("name", ["sgd", "adam"])
 def test_schedule_reaches_kernel(small_regression, schedule, name):
     """The kernel's step sizes follow the closed form: 12 updates of 3 rows."""
@@ -428,6 +434,7 @@ def test_n_jobs_with_the_minibatch_kernel_is_reproducible(n_classes):
         ({"learning_rate": Cosine(decay_steps=0)}, "decay_steps must be a positive integer"),
         ({"learning_rate": StepDecay(gamma=2.0)}, "StepDecay: gamma must be in"),
         ({"learning_rate": LinearWarmup(LinearWarmup())}, "other than LinearWarmup"),
+        ({"learning_rate": LinearWarmup(warmup_steps=-1)}, "non-negative integer"),
         ({"learning_rate": LinearWarmup("cosine")}, "LinearWarmup: schedule must be one of"),
         ({"learning_rate": Optimal(), "alpha": 0.0}, "alpha must be > 0"),
     ],

@@ -227,6 +227,7 @@ class LinearWarmup(Schedule):
         The schedule after the warm-up (not another warm-up), or the name of
         one of scikit-learn's four.
     warmup_steps : int, default=100
+        0 means no warm-up (handy in a parameter search).
     """
 
     def __init__(self, schedule: Schedule | str = "constant", warmup_steps: int = 100):
@@ -260,7 +261,7 @@ class LinearWarmup(Schedule):
                 f"(or a scikit-learn schedule name); got {inner!r}."
             )
         self._inner()._validate()
-        _check_steps(self, "warmup_steps", self.warmup_steps)
+        _check_steps(self, "warmup_steps", self.warmup_steps, minimum=0)
 
     def _kernel_params(self):
         return self._inner()._kernel_params()
@@ -275,11 +276,11 @@ class LinearWarmup(Schedule):
         return inner.value(t - w, lr, alpha, optimal_t0)
 
 
-def _check_steps(owner, name, value):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+def _check_steps(owner, name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else "a non-negative integer"
         raise ValueError(
-            f"{type(owner).__name__}: {name} must be a positive integer (a number of "
-            f"updates); got {value!r}."
+            f"{type(owner).__name__}: {name} must be {kind} (a number of updates); got {value!r}."
         )
 
 
