@@ -237,26 +237,24 @@ def step_all(code, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2):
 
 
 @jit()
-def geometric_sum(r, first, k):
-    """r^first + r^(first+1) + ... + r^(first+k-1)."""
-    if r == 1.0:
-        return float(k)
-    return math.pow(r, first) * (1.0 - math.pow(r, k)) / (1.0 - r)
-
-
-@jit()
 def repeated_penalty(w, tau, shrink, k, decoupled):
     """``k`` penalty steps on a weight with no data gradient, in closed form.
 
     Proximal form: ``w <- shrink * soft(w, tau)`` with ``shrink = 1 / (1 + rho)``;
     decoupled (AdamW): ``w <- soft(shrink * w, tau)`` with ``shrink = 1 - rho``.
     A weight that reaches zero stays there, so the k-fold map is one clipped
-    affine function of ``|w|``.
+    affine function of ``|w|``: ``|w| s^k - tau (s^f + ... + s^(f+k-1))`` with
+    ``f`` 1 (proximal) or 0 (decoupled).
     """
     if w == 0.0:
         return 0.0
-    first = 0 if decoupled else 1
-    size = abs(w) * math.pow(shrink, k) - tau * geometric_sum(shrink, first, k)
+    shrink_k = math.pow(shrink, k)
+    size = abs(w) * shrink_k
+    if tau != 0.0:
+        if shrink == 1.0:
+            size -= tau * k
+        else:
+            size -= tau * (1.0 - shrink_k) / (1.0 - shrink) * (1.0 if decoupled else shrink)
     if size <= 0.0:
         return 0.0
     return size if w > 0.0 else -size
