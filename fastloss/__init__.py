@@ -1,12 +1,12 @@
 """fastloss: linear models trained by Numba-compiled stochastic optimisation.
 
 Drop-in replacements for scikit-learn's SGD estimators with pluggable loss
-objects (:mod:`fastloss.losses`).
+objects (:mod:`fastloss.losses`) and optimizers (:mod:`fastloss.optim`).
 """
 
-from . import losses
+from . import losses, optim
 from .linear_model import SGDClassifier, SGDRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["SGDClassifier", "SGDRegressor", "losses", "__version__"]
+__all__ = ["SGDClassifier", "SGDRegressor", "losses", "optim", "__version__"]

@@ -11,6 +11,7 @@ from fastloss.losses import (
     Loss,
     Quantile,
 )
+from fastloss.optim import Cosine, Momentum
 
 # Unavoidable failures, each with its reason.  scikit-learn's own SGD estimators
 # fail all of these checks the same way.
@@ -112,6 +113,13 @@ ESTIMATORS = (
     + [SGDClassifier(loss=FocalLoss(alpha=0.3)), SGDClassifier(loss="smooth_hinge")]
     + [SGDRegressor(loss=Quantile(quantile=0.3)), SGDRegressor(loss=LogCosh())]
     + [SGDRegressor(loss="poisson"), SGDRegressor(loss=AsymmetricSquaredError())]
+    # the mini-batch kernel: an adaptive rule, and momentum under a new schedule
+    + [
+        SGDClassifier(loss="log_loss", optimizer="adam", batch_size=4),
+        SGDRegressor(
+            optimizer=Momentum(nesterov=True), batch_size=8, learning_rate=Cosine(decay_steps=500)
+        ),
+    ]
 )
 
 

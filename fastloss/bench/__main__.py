@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="data and estimator seed (default 0)")
     parser.add_argument("--no-cold-start", action="store_true", help="skip the cold-start runs")
+    parser.add_argument(
+        "--time-to-accuracy",
+        action="store_true",
+        help="instead: epochs and seconds of each optimizer to an objective gap of 1e-3",
+    )
     return parser
 
 
@@ -58,6 +63,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--epochs must be at least 2")
     if not args.scale > 0:
         parser.error("--scale must be positive")
+    if args.time_to_accuracy:
+        from ._time_to_accuracy import format_time_to_accuracy, time_to_accuracy
+
+        n_samples = max(1_000, int((20_000 if args.quick else 50_000) * args.scale))
+        results = time_to_accuracy(n_samples=n_samples, random_state=args.seed)
+        print(format_time_to_accuracy(results))
+        return 0
     result = run(
         "quick" if args.quick else "full",
         scale=args.scale,

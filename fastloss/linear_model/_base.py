@@ -19,6 +19,12 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ..losses import Loss, loss_from_name
 from ..losses._check import check_loss_once
+from ..optim import OPTIMIZERS, Optimizer, Schedule
+from ..optim._resolve import (
+    previous_optimizer_state,
+    resolve_optimizer,
+    saved_optimizer_state,
+)
 from ._callbacks import CALLBACK_RUN_ATTRIBUTES
 from ._input import as_kernel_input, check_sparse_structure
 from ._training import LinearState, Settings, model_weights, train
@@ -66,7 +72,10 @@ class BaseSGD(CallbackSupportMixin, SparseCoefMixin, BaseEstimator):
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
-        "learning_rate": [StrOptions({"constant", "optimal", "invscaling", "adaptive"})],
+        "learning_rate": [
+            StrOptions({"constant", "optimal", "invscaling", "adaptive"}),
+            Schedule,
+        ],
         "eta0": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -74,6 +83,8 @@ class BaseSGD(CallbackSupportMixin, SparseCoefMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), Optimizer],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __sklearn_tags__(self):
@@ -106,14 +117,16 @@ class BaseSGD(CallbackSupportMixin, SparseCoefMixin, BaseEstimator):
             )
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+        resolve_optimizer(self)  # raises for unsupported combinations
 
     def _settings(self, loss: Loss, max_iter: int) -> Settings:
         l1_ratio = {"l2": 0.0, "l1": 1.0, None: 0.0}.get(self.penalty, self.l1_ratio)
+        schedule, eta0, power_t, optim = resolve_optimizer(self)
         return Settings(
             loss=loss,
-            schedule=self.learning_rate,
-            eta0=float(self.eta0),
-            power_t=float(self.power_t),
+            schedule=schedule,
+            eta0=eta0,
+            power_t=power_t,
             alpha=float(self.alpha),
             l1_ratio=float(l1_ratio),
             penalized=self.penalty is not None,
@@ -124,6 +137,7 @@ class BaseSGD(CallbackSupportMixin, SparseCoefMixin, BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             shuffle=self.shuffle if self.shuffle == "block" else bool(self.shuffle),
             verbose=int(self.verbose),
+            optim=optim,
         )
 
     def _previous_solution(self):
@@ -136,6 +150,7 @@ class BaseSGD(CallbackSupportMixin, SparseCoefMixin, BaseEstimator):
             "avg_intercept": self._average_intercept,
             "l1_received": self._l1_received,
             "l1_total": self._l1_total,
+            "opt_state": previous_optimizer_state(self),
         }
 
     def _set_solution(self, states, settings, loss, dtype, flat):
@@ -160,6 +175,7 @@ class BaseSGD(CallbackSupportMixin, SparseCoefMixin, BaseEstimator):
         self.n_iter_ = max(s.n_iter for s in states)
         self.t_ = max(s.t for s in states)
         self.loss_function_ = loss
+        self._optimizer_state, self._optimizer_code = saved_optimizer_state(states, settings)
 
     def _record_curves(self, states, continued):
         """Set ``loss_curve_`` and ``validation_scores_`` from trained states.
@@ -283,14 +299,19 @@ def initial_states(
     avg_intercept=None,
     l1_received=None,
     l1_total=None,
+    opt_state=None,
 ):
     """Fresh or continued (copied) states for ``n_models`` linear models.
 
     ``coef`` / ``avg_coef`` / ``l1_received`` reshape to (n_models, n_features)
     and ``intercept`` / ``avg_intercept`` / ``l1_total`` to (n_models,); ``t`` is
-    the step counter to continue from.
+    the step counter to continue from; ``opt_state`` (n_models, N_SLOTS,
+    n_features + 1) the optimizer state of the mini-batch kernel.
     """
     states = [LinearState.zeros(n_features, dtype, t=t) for _ in range(n_models)]
+    if opt_state is not None and opt_state.shape[0] == n_models:
+        for state, rows in zip(states, opt_state, strict=True):
+            state.opt_state = rows.copy()
     for values, coef_name, intercept_name in (
         ((coef, intercept), "coef", "intercept"),
         ((avg_coef, avg_intercept), "avg_coef", "avg_intercept"),

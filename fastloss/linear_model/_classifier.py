@@ -66,7 +66,7 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         ``n_jobs=2`` differs from one fitted with ``n_jobs=1``.
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffling and the early-stopping split.
-    learning_rate : {"optimal", "constant", "invscaling", "adaptive"}, default="optimal"
+    learning_rate : {"optimal", "constant", "invscaling", "adaptive"} or Schedule, default="optimal"
         Step size schedule: ``1 / (alpha (t0 + t))``, ``eta0``,
         ``eta0 / t ** power_t``, or ``eta0`` divided by 5 whenever the
         stopping criterion stalls.
@@ -85,6 +85,15 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         Start :meth:`fit` from the previous solution.
     average : bool or int, default=False
         Average the iterates (ASGD); an int ``N`` starts averaging at sample ``N``.
+    optimizer : str or Optimizer, default="sgd"
+        Update rule (a fastloss addition): "sgd", "momentum", "nesterov",
+        "adagrad", "rmsprop", "adam", "adamw", "amsgrad", or a
+        :mod:`fastloss.optim` object (searchable as ``optimizer__lr`` ...).
+        Its base step size is ``eta0`` unless the object sets ``lr``.  Not
+        combinable with ``average``; see ``docs/optimizers.md``.
+    batch_size : int, default=1
+        Rows per update (a fastloss addition): 1 is scikit-learn's per-sample
+        SGD; larger values average the gradient over mini-batches.
 
     Attributes
     ----------
@@ -151,6 +160,8 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         class_weight=None,
         warm_start=False,
         average=False,
+        optimizer="sgd",
+        batch_size=1,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -173,6 +184,8 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         self.class_weight = class_weight
         self.warm_start = warm_start
         self.average = average
+        self.optimizer = optimizer
+        self.batch_size = batch_size
 
     def _resolve_loss(self):
         loss = super()._resolve_loss()

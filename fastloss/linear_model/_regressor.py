@@ -46,7 +46,9 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         Threads for each epoch, each on a private copy of the weights averaged
         after the epoch (a fastloss addition; see :class:`fastloss.SGDClassifier`).
     random_state : int, RandomState instance or None, default=None
-    learning_rate : {"invscaling", "constant", "optimal", "adaptive"}, default="invscaling"
+    learning_rate : {"invscaling", "constant", "optimal", "adaptive"} or Schedule, \
+            default="invscaling"
+        A scikit-learn schedule name or a :mod:`fastloss.optim` schedule object.
     eta0 : float, default=0.01
     power_t : float, default=0.25
     early_stopping : bool, default=False
@@ -55,6 +57,15 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     n_iter_no_change : int, default=5
     warm_start : bool, default=False
     average : bool or int, default=False
+    optimizer : str or Optimizer, default="sgd"
+        Update rule (a fastloss addition): "sgd", "momentum", "nesterov",
+        "adagrad", "rmsprop", "adam", "adamw", "amsgrad", or a
+        :mod:`fastloss.optim` object (searchable as ``optimizer__lr`` ...).
+        Its base step size is ``eta0`` unless the object sets ``lr``.  Not
+        combinable with ``average``; see ``docs/optimizers.md``.
+    batch_size : int, default=1
+        Rows per update (a fastloss addition): 1 is scikit-learn's per-sample
+        SGD; larger values average the gradient over mini-batches.
 
     Attributes
     ----------
@@ -106,6 +117,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         n_iter_no_change=5,
         warm_start=False,
         average=False,
+        optimizer="sgd",
+        batch_size=1,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -127,6 +140,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.average = average
+        self.optimizer = optimizer
+        self.batch_size = batch_size
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

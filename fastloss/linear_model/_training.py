@@ -18,9 +18,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._kernels import _layout as L
+from .._kernels import _optim_rules
 from .._kernels._specialise import kernel_for
+from .._kernels.minibatch_epoch import minibatch_epoch_csr, minibatch_epoch_dense
 from .._kernels.sgd_epoch import sgd_epoch_csr, sgd_epoch_dense
 from ..losses import Loss
+from ..optim._resolve import OptimConfig
 
 
 @dataclass
@@ -39,6 +42,8 @@ class LinearState:
     # was not computed) and, with early stopping, the validation score
     loss_curve: list = field(default_factory=list)
     validation_scores: list = field(default_factory=list)
+    # float64 (N_SLOTS, n_features + 1): the optimizer's state (mini-batch kernel only)
+    opt_state: np.ndarray | None = None
 
     @classmethod
     def zeros(cls, n_features, dtype, t=1.0):
@@ -65,6 +70,7 @@ class Settings:
     n_iter_no_change: int
     shuffle: bool | str
     verbose: int
+    optim: OptimConfig | None = None  # None: scikit-learn's plain SGD kernel
     loss_params: np.ndarray = field(init=False)
 
     def __post_init__(self):
@@ -86,6 +92,8 @@ class Settings:
         h[L.H_AVERAGE_START] = self.average
         h[L.H_FIT_INTERCEPT] = float(self.fit_intercept)
         h[L.H_COMPUTE_LOSS] = float(self.tol is not None or self.verbose > 0)
+        if self.optim is not None:
+            return self.optim.extend_hyper(h, eta0, self.alpha)
         return h
 
     def _optimal_t0(self):
@@ -132,8 +140,14 @@ def model_weights(state: LinearState, settings: Settings):
     return state.coef, state.intercept
 
 
-def _run_epoch(X, y, sample_weight, order, settings, hyper, coef, avg_coef, l1_q, kstate):
+def _run_epoch(
+    X, y, sample_weight, order, settings, hyper, coef, avg_coef, l1_q, kstate, opt_state=None
+):
     """One compiled epoch over rows ``order``, updating the arrays in place."""
+    if settings.optim is not None:
+        return _run_minibatch_epoch(
+            X, y, sample_weight, order, settings, hyper, coef, opt_state, kstate
+        )
     args = (
         y,
         sample_weight,
@@ -152,6 +166,16 @@ def _run_epoch(X, y, sample_weight, order, settings, hyper, coef, avg_coef, l1_q
         indices, indptr = X.indices.view(np.uint32), X.indptr.view(np.uint32)
         return kernel_for(sgd_epoch_csr, settings.loss)(X.data, indices, indptr, *args)
     return kernel_for(sgd_epoch_dense, settings.loss)(X, *args)
+
+
+def _run_minibatch_epoch(X, y, sample_weight, order, settings, hyper, coef, opt_state, kstate):
+    """One epoch of the mini-batch kernel (any optimizer, ``_optim_rules``)."""
+    args = (y, sample_weight, order, settings.loss._code, settings.loss_params, hyper)
+    if sp.issparse(X):
+        indices, indptr = X.indices.view(np.uint32), X.indptr.view(np.uint32)
+        kernel = kernel_for(minibatch_epoch_csr, settings.loss)
+        return kernel(X.data, indices, indptr, *args, coef, opt_state, kstate)
+    return kernel_for(minibatch_epoch_dense, settings.loss)(X, *args, coef, opt_state, kstate)
 
 
 #: Fewest rows per thread for which a parallel epoch is worth its overhead.
@@ -264,6 +288,12 @@ def train(
         training after the epoch.
     """
     n_threads = min(n_threads, train_idx.shape[0] // MIN_ROWS_PER_THREAD)
+    if settings.optim is not None:
+        # the mini-batch kernel runs one model serially (n_jobs still spreads
+        # one-vs-rest classes over threads)
+        n_threads = 1
+        if state.opt_state is None:
+            state.opt_state = np.zeros((_optim_rules.N_SLOTS, state.coef.shape[0] + 1))
     args = (X, y, sample_weight, train_idx, settings, state, seed)
     args += (validation_score, epoch_callbacks)
     if n_threads > 1:
@@ -326,6 +356,7 @@ def _train(
                 state.avg_coef,
                 l1_q,
                 kstate,
+                state.opt_state,
             )
         state.intercept = kstate[L.S_INTERCEPT]
         state.avg_intercept, state.t = kstate[L.S_AVG_INTERCEPT], kstate[L.S_T]

@@ -1,0 +1,372 @@
+"""Compiled update rules of the optimizers and learning-rate schedules.
+
+Like ``losses._scalar`` for losses, every optimizer and schedule reaches the
+kernels as an integer code plus float64 parameters, so that one compiled
+mini-batch kernel serves them all and is a cache hit in a fresh process.
+
+Layout
+------
+hyper : float64 (O_SIZE,)
+    The plain-SGD slots of ``_layout`` (``H_SCHEDULE`` .. ``H_COMPUTE_LOSS``;
+    ``H_ETA0`` is the optimizer's base step size) followed by the slots below.
+opt_state : float64 (N_SLOTS, n_features + 1)
+    Per-weight optimizer state, one row per slot (each slot contiguous over the
+    weights, so that dense updates stream through it); column ``n_features``
+    belongs to the intercept.  Slots ``SLOT_A``..``SLOT_C`` are the rule's
+    moments (momentum velocity, AdaGrad sum of squares, Adam's m / v / max v);
+    ``SLOT_LAST`` is the number of the last update each weight has received and
+    ``SLOT_CUM_ETA`` the sum of the step sizes up to it (sparse rows catch up
+    from them).  The intercept is updated every step, so its column holds the
+    number of updates made so far and the sum of all their step sizes.
+
+Penalties
+---------
+Every rule turns the *data* gradient ``g`` into a direction ``d`` and a diagonal
+metric ``D`` (1 for SGD, ``1 - mu`` for momentum, ``sqrt(v) + eps`` for the
+adaptive rules).  The penalty ``alpha * (l1 |w| + l2 w^2 / 2)`` is then applied as
+a proximal step of size ``eta / D``: ``w <- soft(w - eta d, eta l1 / D) /
+(1 + eta l2 / D)``.  Its fixed point is the minimum of mean loss + penalty for
+every rule, and the optimizer's moments see only the data gradient, which is
+exactly zero for a weight that no row of a sparse batch touches.  AdamW instead
+decays the weight outside the metric (decoupled weight decay, Loshchilov &
+Hutter): ``w <- soft(w (1 - eta l2) - eta d, eta l1)``.
+"""
+
+import math
+
+from .._config import jit
+from ._layout import (
+    CONSTANT,
+    H_ALPHA,
+    H_ETA0,
+    H_OPTIMAL_T0,
+    H_POWER_T,
+    H_SCHEDULE,
+    H_SIZE,
+    INVSCALING,
+    OPTIMAL,
+)
+
+# optimizer codes (stable: they index the compile cache)
+SGD = 0
+MOMENTUM = 1  # heavy ball, PyTorch form: v = mu v + g; w -= eta v
+NESTEROV = 2  # PyTorch form: v = mu v + g; w -= eta (g + mu v)
+ADAGRAD = 3
+RMSPROP = 4
+ADAM = 5
+ADAMW = 6
+AMSGRAD = 7
+
+# schedule codes beyond scikit-learn's (CONSTANT, OPTIMAL, INVSCALING in _layout)
+COSINE = 3  # P0: decay steps, P1: final fraction of the base step size
+EXPONENTIAL = 4  # P0: decay rate, P1: steps per decay
+STEP = 5  # P0: factor gamma, P1: steps per drop
+
+# hyper slots after the plain-SGD ones
+O_CODE = H_SIZE  # optimizer code
+O_P0 = H_SIZE + 1  # momentum mu, RMSProp rho, Adam beta1
+O_P1 = H_SIZE + 2  # Adam beta2
+O_EPS = H_SIZE + 3  # epsilon of the adaptive rules
+O_BATCH = H_SIZE + 4  # rows per update
+O_SCHED_P0 = H_SIZE + 5
+O_SCHED_P1 = H_SIZE + 6
+O_WARMUP = H_SIZE + 7  # linear warm-up steps, 0 = none
+O_SIZE = H_SIZE + 8
+
+# opt_state slots (rows)
+SLOT_A = 0
+SLOT_B = 1
+SLOT_C = 2
+SLOT_LAST = 3
+SLOT_CUM_ETA = 4  # sum of the step sizes up to each weight's last update
+N_SLOTS = 5
+
+
+@jit()
+def schedule_value(hyper, s):
+    """Step size of the wrapped schedule at its step ``s`` (s >= 1)."""
+    code = int(hyper[H_SCHEDULE])
+    lr = hyper[H_ETA0]
+    if code == CONSTANT:
+        return lr
+    if code == INVSCALING:
+        return lr / math.pow(s, hyper[H_POWER_T])
+    if code == OPTIMAL:
+        return 1.0 / (hyper[H_ALPHA] * (hyper[H_OPTIMAL_T0] + s - 1.0))
+    p0, p1 = hyper[O_SCHED_P0], hyper[O_SCHED_P1]
+    if code == COSINE:
+        u = min(s - 1.0, p0) / p0
+        return lr * (p1 + (1.0 - p1) * 0.5 * (1.0 + math.cos(math.pi * u)))
+    if code == EXPONENTIAL:
+        return lr * math.pow(p0, (s - 1.0) / p1)
+    return lr * math.pow(p0, math.floor((s - 1.0) / p1))
+
+
+@jit()
+def step_eta(hyper, t):
+    """Step size of update ``t`` (t >= 1), warm-up included."""
+    warmup = hyper[O_WARMUP]
+    if warmup > 0.0:
+        if t <= warmup:
+            return schedule_value(hyper, 1.0) * t / warmup
+        return schedule_value(hyper, t - warmup)
+    return schedule_value(hyper, t)
+
+
+@jit()
+def has_movement(code):
+    """Whether the rule keeps moving a weight whose gradient is zero (a first moment)."""
+    return code == MOMENTUM or code == NESTEROV or code >= ADAM
+
+
+@jit()
+def has_decay(code):
+    """Whether the rule's state decays on a step whose gradient is zero."""
+    return code == RMSPROP or has_movement(code)
+
+
+@jit()
+def bias_correction(beta, t):
+    """``1 - beta^t``, without ``pow`` once ``beta^t <= exp(-40)``."""
+    if t * (1.0 - beta) > 40.0:
+        return 1.0
+    return 1.0 - math.pow(beta, t)
+
+
+@jit()
+def bias_corrections(code, hyper, t):
+    """Adam's ``(1 - beta1^t, 1 - beta2^t)``; (1, 1) for the other rules."""
+    if code == ADAM or code == ADAMW:
+        return bias_correction(hyper[O_P0], t), bias_correction(hyper[O_P1], t)
+    return 1.0, 1.0
+
+
+@jit()
+def direction(code, hyper, st, j, g, bc1, bc2):
+    """One rule's direction and metric from data gradient ``g``; updates ``st[:, j]``.
+
+    Returns ``(d, D)``: the weight moves by ``-eta d``, the penalty's proximal
+    step is ``eta / D``.
+    """
+    if code == SGD:
+        return g, 1.0
+    p0, eps = hyper[O_P0], hyper[O_EPS]
+    if code == MOMENTUM or code == NESTEROV:
+        v = p0 * st[SLOT_A, j] + g
+        st[SLOT_A, j] = v
+        if code == NESTEROV:
+            return g + p0 * v, 1.0 - p0
+        return v, 1.0 - p0
+    if code == ADAGRAD:
+        G = st[SLOT_A, j] + g * g
+        st[SLOT_A, j] = G
+        D = math.sqrt(G) + eps
+        return g / D, D
+    if code == RMSPROP:
+        s = p0 * st[SLOT_A, j] + (1.0 - p0) * g * g
+        st[SLOT_A, j] = s
+        D = math.sqrt(s) + eps
+        return g / D, D
+    p1 = hyper[O_P1]
+    m = p0 * st[SLOT_A, j] + (1.0 - p0) * g
+    v = p1 * st[SLOT_B, j] + (1.0 - p1) * g * g
+    st[SLOT_A, j], st[SLOT_B, j] = m, v
+    if code == AMSGRAD:
+        vmax = max(st[SLOT_C, j], v)
+        st[SLOT_C, j] = vmax
+        D = math.sqrt(vmax) + eps
+        return m / D, D
+    D = math.sqrt(v / bc2) + eps
+    return (m / bc1) / D, D
+
+
+@jit()
+def soft_threshold(w, tau):
+    if w > tau:
+        return w - tau
+    if w < -tau:
+        return w + tau
+    return 0.0
+
+
+@jit()
+def coordinate_step(code, hyper, st, j, w, g, eta, bc1, bc2, l1, l2):
+    """Weight ``w`` after one update with data gradient ``g`` (penalty included)."""
+    d, D = direction(code, hyper, st, j, g, bc1, bc2)
+    if code == ADAMW:
+        return soft_threshold(w * (1.0 - eta * l2) - eta * d, eta * l1)
+    w = w - eta * d
+    if l1 > 0.0:
+        w = soft_threshold(w, eta * l1 / D)
+    if l2 > 0.0:
+        w = w / (1.0 + eta * l2 / D)
+    return w
+
+
+@jit()
+def _step_all(code, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2):
+    for j in range(coef.shape[0]):
+        coef[j] = coordinate_step(
+            code, hyper, st, j, coef[j], grad[j] * scale, eta, bc1, bc2, l1, l2
+        )
+
+
+@jit()
+def step_all(code, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2):
+    """``coordinate_step`` for every weight, data gradient ``grad * scale``.
+
+    One loop per rule, each with its code a constant, so that the compiler can
+    drop the rule switch from the loop body.
+    """
+    if code == SGD:
+        _step_all(SGD, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2)
+    elif code == MOMENTUM:
+        _step_all(MOMENTUM, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2)
+    elif code == NESTEROV:
+        _step_all(NESTEROV, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2)
+    elif code == ADAGRAD:
+        _step_all(ADAGRAD, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2)
+    elif code == RMSPROP:
+        _step_all(RMSPROP, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2)
+    elif code == ADAM:
+        _step_all(ADAM, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2)
+    elif code == ADAMW:
+        _step_all(ADAMW, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2)
+    else:
+        _step_all(AMSGRAD, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2)
+
+
+@jit()
+def repeated_penalty(w, tau, shrink, k, decoupled):
+    """``k`` penalty steps on a weight with no data gradient, in closed form.
+
+    Proximal form: ``w <- shrink * soft(w, tau)`` with ``shrink = 1 / (1 + rho)``;
+    decoupled (AdamW): ``w <- soft(shrink * w, tau)`` with ``shrink = 1 - rho``.
+    A weight that reaches zero stays there, so the k-fold map is one clipped
+    affine function of ``|w|``: ``|w| s^k - tau (s^f + ... + s^(f+k-1))`` with
+    ``f`` 1 (proximal) or 0 (decoupled).
+    """
+    if w == 0.0:
+        return 0.0
+    shrink_k = math.pow(shrink, k)
+    size = abs(w) * shrink_k
+    if tau != 0.0:
+        if shrink == 1.0:
+            size -= tau * k
+        else:
+            size -= tau * (1.0 - shrink_k) / (1.0 - shrink) * (1.0 if decoupled else shrink)
+    if size <= 0.0:
+        return 0.0
+    return size if w > 0.0 else -size
+
+
+@jit()
+def decaying_metric(root, ratio, ratio_k, eps, k):
+    """Harmonic mean of ``D_i = root * ratio^i + eps`` over i = 1..k (0 < ratio < 1).
+
+    The penalty of ``k`` steps whose metric decays geometrically (RMSProp's and
+    Adam's second moment on skipped steps) is applied with this constant
+    metric.  Midpoint rule for ``sum 1 / D_i``: the integral of ``1 / D(i)``
+    over [0.5, k + 0.5] is ``(k - log((1 + x r^(k+1/2)) / (1 + x r^(1/2))) /
+    log r) / eps`` with ``x = root / eps``; ``ratio_k`` is ``ratio^k``.
+    """
+    if root == 0.0:
+        return eps
+    x = root * math.sqrt(ratio) / eps
+    total = k - (math.log1p(x * ratio_k) - math.log1p(x)) / math.log(ratio)
+    if total > 1e-6 * k:
+        return k * eps / total
+    # eps negligible against every D_i (the difference above cancels): the
+    # harmonic mean of root * ratio^i, from sum_i ratio^-i = (ratio^-k - 1) / (1 - ratio)
+    return k * root * (1.0 - ratio) / (1.0 / ratio_k - 1.0)
+
+
+@jit()
+def interleaved_shrink(w, move, ratio, shrink, k):
+    """``k`` steps ``w <- shrink * (w - move * ratio^i)``, i = 1..k, in closed form.
+
+    ``w_k = shrink^k w - move * sum_i shrink^(k+1-i) ratio^i``, and that sum is
+    ``shrink * ratio * (ratio^k - shrink^k) / (ratio - shrink)`` (or
+    ``k shrink^(k+1)`` when the two are equal): a moment decaying by ``ratio``
+    a step under an L2 proximal step of factor ``shrink``.
+    """
+    shrink_k = math.pow(shrink, k)
+    if ratio == shrink:
+        total = k * shrink_k * shrink
+    else:
+        total = shrink * ratio * (math.pow(ratio, k) - shrink_k) / (ratio - shrink)
+    return shrink_k * w - move * total
+
+
+@jit()
+def catch_up(code, hyper, st, j, w, k, eta_first, eta_mean, bc1, bc2, bc2_mid, l1, l2):
+    """Weight ``w`` after ``k`` updates in which no row touched it (data gradient 0).
+
+    State: the moments' decay is exact (``beta^k``, ``mu^k``).
+
+    Movement (the decaying moments still move the weight): a geometric sum with
+    the step size of the first skipped step, ``eta_first`` (the moments weigh
+    the first steps most).  Exact for momentum, Nesterov and AMSGrad under a
+    constant schedule.  Adam / AdamW also freeze the bias corrections at those
+    of the first skipped step (``bc1``, ``bc2``) and the metric at its value
+    after one skipped step, although it shrinks by ``beta2^(1/2)`` a step.
+
+    Penalty: ``k`` proximal steps with the mean step size of the skipped steps
+    ``eta_mean`` and one metric: the constant one of SGD, momentum, AdaGrad and
+    AMSGrad, the harmonic mean of the decaying one for RMSProp and Adam
+    (``decaying_metric``; Adam's with ``bc2_mid``, the bias correction of the
+    middle skipped step).  An L2-only penalty interleaves with the movement of
+    momentum, Nesterov and AMSGrad exactly (``interleaved_shrink``); otherwise
+    the penalty steps follow the movement.  Exact under a constant schedule:
+    SGD and AdaGrad with any penalty; momentum, Nesterov and AMSGrad with L2 or
+    no penalty; RMSProp without penalty.  SGD and AdaGrad with L1 alone are
+    exact under any schedule.
+
+    The approximations are tested against the dense eager update
+    (tests/test_optim.py) and documented in docs/optimizers.md.
+    """
+    penalised = l1 != 0.0 or l2 != 0.0
+    D = 1.0
+    # movement of step i is move * ratio^i (constant metric rules)
+    move, ratio = 0.0, 0.0
+    if code == MOMENTUM or code == NESTEROV:
+        mu = hyper[O_P0]
+        mu_k = math.pow(mu, k)
+        v = st[SLOT_A, j]
+        move, ratio = (v if code == MOMENTUM else v * mu), mu
+        st[SLOT_A, j] = v * mu_k
+        D = 1.0 - mu
+    elif code == ADAGRAD:
+        if penalised:
+            D = math.sqrt(st[SLOT_A, j]) + hyper[O_EPS]
+    elif code == RMSPROP:
+        rho = hyper[O_P0]
+        rho_k = math.pow(rho, k)
+        s = st[SLOT_A, j]
+        st[SLOT_A, j] = s * rho_k
+        if penalised:
+            D = decaying_metric(math.sqrt(s), math.sqrt(rho), math.sqrt(rho_k), hyper[O_EPS], k)
+    elif code != SGD:
+        b1, b2, eps = hyper[O_P0], hyper[O_P1], hyper[O_EPS]
+        b1_k, b2_k = math.pow(b1, k), math.pow(b2, k)
+        m, v = st[SLOT_A, j], st[SLOT_B, j]
+        if code == AMSGRAD:
+            D = math.sqrt(st[SLOT_C, j]) + eps
+            move, ratio = m / D, b1
+        else:
+            moved = m * b1 * (1.0 - b1_k) / (1.0 - b1)  # sum of the skipped steps' m
+            w -= eta_first * (moved / bc1) / (math.sqrt(v * b2 / bc2) + eps)
+            if penalised:
+                D = decaying_metric(math.sqrt(v / bc2_mid), math.sqrt(b2), math.sqrt(b2_k), eps, k)
+        st[SLOT_A, j] = m * b1_k
+        st[SLOT_B, j] = v * b2_k
+    if move != 0.0 and l1 == 0.0:
+        shrink = 1.0 / (1.0 + eta_mean * l2 / D)
+        return interleaved_shrink(w, eta_first * move, ratio, shrink, k)
+    if move != 0.0:
+        w -= eta_first * move * ratio * (1.0 - math.pow(ratio, k)) / (1.0 - ratio)
+    if not penalised:
+        return w
+    if code == ADAMW:
+        return repeated_penalty(w, eta_mean * l1, 1.0 - eta_mean * l2, k, True)
+    return repeated_penalty(w, eta_mean * l1 / D, 1.0 / (1.0 + eta_mean * l2 / D), k, False)

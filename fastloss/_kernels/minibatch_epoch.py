@@ -1,0 +1,259 @@
+"""One epoch of mini-batch training with any optimizer, over dense or CSR rows.
+
+Both kernels take, besides the data (as in ``sgd_epoch``):
+
+order : int64 (n_steps,)
+    Rows to visit, in order; consecutive runs of ``hyper[O_BATCH]`` rows form
+    one mini-batch (the last one may be shorter).
+loss_code, loss_params : int, float64 (n_params,)
+    The loss, reached only through ``loss_derivative`` / ``loss_value`` of
+    ``fastloss.losses._scalar`` (the cross-team contract).
+hyper : float64 (O_SIZE,)
+    Schedule, penalty, flags and optimizer hyperparameters (``_optim_rules``).
+coef : X.dtype (n_features,)
+    Weights, updated in place.
+opt_state : float64 (N_SLOTS, n_features + 1)
+    Optimizer state, updated in place (``_optim_rules``).
+state : float64 (S_SIZE,)
+    Intercept, sample counter ``t`` (samples seen + 1) and clip count, updated
+    in place.
+
+Each update averages ``sample_weight * dloss * x`` over the batch rows, all
+evaluated with the weights before the update.  The dense kernel updates every
+weight at every step; the CSR kernel touches only the weights of the batch's
+non-zero features and brings a weight up to date when a batch next touches it
+(and for all weights at the end of the epoch), in closed form
+(``_optim_rules.catch_up``), so an epoch costs O(nnz) plus O(n_features).
+Both return the weighted sum of the per-sample losses before each update, or 0
+unless ``hyper[H_COMPUTE_LOSS]`` is set.
+"""
+
+import numpy as np
+
+from .._config import jit
+from ..losses._scalar import loss_derivative, loss_value
+from ._layout import (
+    H_ALPHA,
+    H_COMPUTE_LOSS,
+    H_FIT_INTERCEPT,
+    H_L1,
+    H_L2,
+    S_INTERCEPT,
+    S_N_CLIPS,
+    S_T,
+)
+from ._optim_rules import (
+    O_BATCH,
+    O_CODE,
+    SLOT_CUM_ETA,
+    SLOT_LAST,
+    bias_corrections,
+    catch_up,
+    coordinate_step,
+    has_decay,
+    has_movement,
+    step_all,
+    step_eta,
+)
+from ._weights import clip_dloss
+from .sgd_epoch import dense_dot
+
+__all__ = ["minibatch_epoch_dense", "minibatch_epoch_csr"]
+
+
+@jit()
+def minibatch_epoch_dense(
+    X, y, sample_weight, order, loss_code, loss_params, hyper, coef, opt_state, state
+):
+    """One epoch over the rows ``X[order]`` in mini-batches; see the module docstring."""
+    code = int(hyper[O_CODE])
+    batch = int(hyper[O_BATCH])
+    alpha = hyper[H_ALPHA]
+    l2, l1 = hyper[H_L2] * alpha, hyper[H_L1] * alpha
+    fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
+    compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
+    n_features = X.shape[1]
+    intercept, t_samples = state[S_INTERCEPT], state[S_T]
+    t, cum_eta = opt_state[SLOT_LAST, n_features], opt_state[SLOT_CUM_ETA, n_features]
+    grad = np.zeros(n_features)
+    loss_sum = 0.0
+    n_clips = 0
+
+    n_steps = order.shape[0]
+    for start in range(0, n_steps, batch):
+        end = min(start + batch, n_steps)
+        grad[:] = 0.0
+        grad_intercept = 0.0
+        for k in range(start, end):
+            i = order[k]
+            row = X[i]
+            p = dense_dot(coef, row) + intercept
+            sw = sample_weight[i]
+            if compute_loss:
+                loss_sum += sw * loss_value(loss_code, y[i], p, loss_params)
+            dloss, clipped = clip_dloss(loss_derivative(loss_code, y[i], p, loss_params))
+            n_clips += clipped
+            d = sw * dloss
+            if d != 0.0:
+                for j in range(n_features):
+                    grad[j] += d * row[j]
+            grad_intercept += d
+        n_rows = end - start
+        t += 1.0
+        eta = step_eta(hyper, t)
+        cum_eta += eta
+        bc1, bc2 = bias_corrections(code, hyper, t)
+        step_all(code, hyper, opt_state, coef, grad, 1.0 / n_rows, eta, bc1, bc2, l1, l2)
+        if fit_intercept:
+            intercept = coordinate_step(
+                code,
+                hyper,
+                opt_state,
+                n_features,
+                intercept,
+                grad_intercept / n_rows,
+                eta,
+                bc1,
+                bc2,
+                0.0,
+                0.0,
+            )
+        t_samples += n_rows
+
+    opt_state[SLOT_LAST, :] = t
+    opt_state[SLOT_CUM_ETA, :] = cum_eta
+    state[S_INTERCEPT], state[S_T] = intercept, t_samples
+    state[S_N_CLIPS] += n_clips
+    return loss_sum
+
+
+@jit()
+def _catch_up_weight(code, hyper, opt_state, coef, j, t, cum_eta, l1, l2):
+    """Bring weight ``j`` up to date with update ``t``, whose step sizes sum to
+    ``cum_eta`` (closed-form catch-up, ``_optim_rules.catch_up``)."""
+    last = opt_state[SLOT_LAST, j]
+    skipped = t - last
+    if skipped <= 0.0:
+        return
+    if has_movement(code) or has_decay(code) or l1 != 0.0 or l2 != 0.0:
+        eta_first = step_eta(hyper, last + 1.0) if has_movement(code) else 0.0
+        eta_mean = (cum_eta - opt_state[SLOT_CUM_ETA, j]) / skipped
+        bc1_first, bc2_first = bias_corrections(code, hyper, last + 1.0)
+        _, bc2_mid = bias_corrections(code, hyper, last + 0.5 * (skipped + 1.0))
+        coef[j] = catch_up(
+            code,
+            hyper,
+            opt_state,
+            j,
+            coef[j],
+            int(skipped),
+            eta_first,
+            eta_mean,
+            bc1_first,
+            bc2_first,
+            bc2_mid,
+            l1,
+            l2,
+        )
+    opt_state[SLOT_LAST, j] = t
+    opt_state[SLOT_CUM_ETA, j] = cum_eta
+
+
+@jit()
+def minibatch_epoch_csr(
+    data,
+    indices,
+    indptr,
+    y,
+    sample_weight,
+    order,
+    loss_code,
+    loss_params,
+    hyper,
+    coef,
+    opt_state,
+    state,
+):
+    """One epoch over CSR rows ``order`` in mini-batches, lazily; see the module docstring."""
+    code = int(hyper[O_CODE])
+    batch = int(hyper[O_BATCH])
+    alpha = hyper[H_ALPHA]
+    l2, l1 = hyper[H_L2] * alpha, hyper[H_L1] * alpha
+    fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
+    compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
+    n_features = coef.shape[0]
+    intercept, t_samples = state[S_INTERCEPT], state[S_T]
+    t, cum_eta = opt_state[SLOT_LAST, n_features], opt_state[SLOT_CUM_ETA, n_features]
+    grad = np.zeros(n_features)
+    stamp = np.full(n_features, -1.0)  # update number whose batch listed the weight
+    touched = np.empty(n_features, np.int64)
+    loss_sum = 0.0
+    n_clips = 0
+
+    n_steps = order.shape[0]
+    for start in range(0, n_steps, batch):
+        end = min(start + batch, n_steps)
+        t += 1.0
+        eta = step_eta(hyper, t)
+        bc1, bc2 = bias_corrections(code, hyper, t)
+        # bring the batch's weights up to update t - 1 and list them
+        n_touched = 0
+        for k in range(start, end):
+            i = order[k]
+            for kk in range(indptr[i], indptr[i + 1]):
+                j = indices[kk]
+                if stamp[j] != t:
+                    stamp[j] = t
+                    touched[n_touched] = j
+                    n_touched += 1
+                    grad[j] = 0.0
+                    _catch_up_weight(code, hyper, opt_state, coef, j, t - 1.0, cum_eta, l1, l2)
+        grad_intercept = 0.0
+        for k in range(start, end):
+            i = order[k]
+            p = intercept
+            for kk in range(indptr[i], indptr[i + 1]):
+                p += coef[indices[kk]] * data[kk]
+            sw = sample_weight[i]
+            if compute_loss:
+                loss_sum += sw * loss_value(loss_code, y[i], p, loss_params)
+            dloss, clipped = clip_dloss(loss_derivative(loss_code, y[i], p, loss_params))
+            n_clips += clipped
+            d = sw * dloss
+            if d != 0.0:
+                for kk in range(indptr[i], indptr[i + 1]):
+                    grad[indices[kk]] += d * data[kk]
+            grad_intercept += d
+        n_rows = end - start
+        cum_eta += eta
+        for q in range(n_touched):
+            j = touched[q]
+            coef[j] = coordinate_step(
+                code, hyper, opt_state, j, coef[j], grad[j] / n_rows, eta, bc1, bc2, l1, l2
+            )
+            opt_state[SLOT_LAST, j] = t
+            opt_state[SLOT_CUM_ETA, j] = cum_eta
+        if fit_intercept:
+            intercept = coordinate_step(
+                code,
+                hyper,
+                opt_state,
+                n_features,
+                intercept,
+                grad_intercept / n_rows,
+                eta,
+                bc1,
+                bc2,
+                0.0,
+                0.0,
+            )
+        t_samples += n_rows
+
+    # every weight up to date, so that coef is exact between epochs
+    for j in range(n_features):
+        _catch_up_weight(code, hyper, opt_state, coef, j, t, cum_eta, l1, l2)
+    opt_state[SLOT_LAST, n_features] = t
+    opt_state[SLOT_CUM_ETA, n_features] = cum_eta
+    state[S_INTERCEPT], state[S_T] = intercept, t_samples
+    state[S_N_CLIPS] += n_clips
+    return loss_sum

@@ -1,0 +1,47 @@
+"""Optimizers and learning-rate schedules for fastloss's estimators.
+
+Pass an optimizer as ``optimizer=`` (an object or one of the names ``"sgd"``,
+``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adam"``,
+``"adamw"``, ``"amsgrad"``) and a schedule as ``learning_rate=`` (an object or
+one of scikit-learn's names) to :class:`fastloss.SGDClassifier` or
+:class:`fastloss.SGDRegressor`; their hyperparameters are searchable as
+``optimizer__lr``, ``learning_rate__decay_steps`` and so on.  See
+``docs/optimizers.md``.
+"""
+
+from ._base import Optimizer
+from ._optimizers import SGD, AdaGrad, Adam, AdamW, AMSGrad, Momentum, RMSProp
+from ._resolve import OPTIMIZERS, optimizer_from_name
+from ._schedules import (
+    Adaptive,
+    Constant,
+    Cosine,
+    ExponentialDecay,
+    InvScaling,
+    LinearWarmup,
+    Optimal,
+    Schedule,
+    StepDecay,
+)
+
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Momentum",
+    "AdaGrad",
+    "RMSProp",
+    "Adam",
+    "AdamW",
+    "AMSGrad",
+    "OPTIMIZERS",
+    "optimizer_from_name",
+    "Schedule",
+    "Constant",
+    "Optimal",
+    "InvScaling",
+    "Adaptive",
+    "Cosine",
+    "ExponentialDecay",
+    "StepDecay",
+    "LinearWarmup",
+]
