@@ -129,6 +129,20 @@ def test_user_huber_equals_builtin_huber(penalty, sparse):
     assert ours.n_iter_ == builtin.n_iter_
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "nesterov", "adagrad"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_user_huber_equals_builtin_huber_with_other_optimizers(optimizer, sparse):
+    # the mini-batch kernel is specialised for a user loss the same way
+    X, y = _regression_data()
+    X = sp.csr_matrix(X) if sparse else X
+    kw = {"optimizer": optimizer, "batch_size": 8, "max_iter": 20, "random_state": 0}
+    kw |= {"penalty": "elasticnet", "learning_rate": "constant", "eta0": 0.01, "tol": None}
+    ours = SGDRegressor(loss=UserHuber(epsilon=0.5), **kw).fit(X, y)
+    builtin = SGDRegressor(loss="huber", epsilon=0.5, **kw).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, builtin.coef_, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ours.intercept_, builtin.intercept_, rtol=1e-12)
+
+
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 def test_user_margin_loss_equals_log_loss_in_classifier(sparse):
     X, y = _classification_data()
