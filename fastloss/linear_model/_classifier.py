@@ -313,7 +313,7 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
             score = _accuracy_score_fn(X, target, sw, val_idx) if early else None
             problems.append((target, sw, states[k], score))
 
-        reconstruct = linear_attributes(False, X.dtype, classes_=classes)
+        reconstruct = linear_attributes(False, X.dtype, classes_=classes, loss_function_=loss)
         with fit_callbacks(self, X, y, given_weight, n_models, max_iter, reconstruct) as callbacks:
             states = self._train_problems(X, problems, settings, train_idx, self.n_jobs, callbacks)
             self._set_solution(states, settings, loss, X.dtype, flat=False)

@@ -231,7 +231,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
             train_idx, score = np.arange(y.shape[0], dtype=np.int64), None
         (state,) = initial_states(1, X.shape[1], X.dtype, **init)
         problem = (y, sample_weight, state, score)
-        reconstruct = linear_attributes(True, X.dtype)
+        reconstruct = linear_attributes(True, X.dtype, loss_function_=loss)
         with fit_callbacks(self, X, y, given_weight, 1, max_iter, reconstruct) as callbacks:
             (state,) = self._train_problems(
                 X, [problem], settings, train_idx, self.n_jobs, callbacks
