@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..losses import CLASSIFICATION_LOSSES, Loss
 from ._base import BaseSGD, atomic_fit, check_init, initial_states
 from ._input import check_sparse_structure
+from ._multiclass import resolve_multi_class, train_classes
 
 
 class SGDClassifier(LinearClassifierMixin, BaseSGD):
@@ -21,8 +22,9 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
 
     A drop-in replacement for :class:`sklearn.linear_model.SGDClassifier`: the
     same parameters, defaults, methods and fitted attributes, with the epoch
-    loop compiled by Numba.  Multiclass problems are solved one-vs-rest, the
-    classes in parallel threads with ``n_jobs``.
+    loop compiled by Numba.  Multiclass problems are solved one-vs-rest, all
+    classes from one read of each row an epoch, or jointly with
+    ``multi_class="multinomial"``.
 
     Parameters
     ----------
@@ -56,7 +58,8 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         "squared_epsilon_insensitive" losses given by name.
     n_jobs : int, default=None
         Threads (``None`` means 1, -1 all cores).  One-vs-rest classes train in
-        parallel; a binary model splits every epoch over the threads, each on a
+        blocks of classes, one a thread, with results independent of
+        ``n_jobs``; a binary model splits every epoch over the threads, each on a
         private copy of the weights, averaged after the epoch (a fastloss
         addition: scikit-learn cannot parallelise one model).  Results are
         reproducible for a given ``n_jobs``, but a binary model fitted with
@@ -82,6 +85,16 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         Start :meth:`fit` from the previous solution.
     average : bool or int, default=False
         Average the iterates (ASGD); an int ``N`` starts averaging at sample ``N``.
+    multi_class : {"ovr", "multinomial"}, default="ovr"
+        How more than two classes are learnt (a fastloss addition).  ``"ovr"``:
+        one binary model per class, as scikit-learn.  ``"multinomial"``: one
+        joint model, with ``loss="log_loss"`` the softmax cross-entropy
+        (:class:`fastloss.losses.Multinomial`, ``predict_proba`` is the
+        softmax) and with ``loss="hinge"`` the Crammer-Singer multiclass hinge
+        (:class:`fastloss.losses.MulticlassHinge`); passing either loss object
+        selects it too.  With two classes both reduce to one weight vector
+        trained on log loss or hinge, as scikit-learn's ``LogisticRegression``
+        fits one row for binary problems.
 
     Attributes
     ----------
@@ -114,6 +127,7 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         **BaseSGD._parameter_constraints,
         "loss": [StrOptions(set(CLASSIFICATION_LOSSES)), Loss],
         "class_weight": [StrOptions({"balanced"}), dict, None],
+        "multi_class": [StrOptions({"ovr", "multinomial"})],
     }
 
     def __init__(
@@ -140,6 +154,7 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         class_weight=None,
         warm_start=False,
         average=False,
+        multi_class="ovr",
     ):
         self.loss = loss
         self.penalty = penalty
@@ -162,6 +177,10 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         self.class_weight = class_weight
         self.warm_start = warm_start
         self.average = average
+        self.multi_class = multi_class
+
+    def _resolve_loss(self):
+        return resolve_multi_class(super()._resolve_loss(), self.multi_class)
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
@@ -265,6 +284,16 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
             train_idx, val_idx = np.arange(y.shape[0], dtype=np.int64), None
 
         binary = classes.shape[0] == 2
+        if not binary:
+            split = (train_idx, val_idx)
+            states = train_classes(
+                self, X, y, classes, sample_weight, class_weight, settings, split, init
+            )
+            self._set_solution(states, settings, loss, X.dtype, flat=False)
+            self.classes_ = classes
+            return
+        if hasattr(loss, "binary_loss"):  # a multiclass loss on two classes
+            settings = self._settings(loss.binary_loss(), max_iter)
         positives = [classes[1]] if binary else list(classes)
         n_models = len(positives)
         states = initial_states(n_models, X.shape[1], X.dtype, **init)
@@ -313,10 +342,11 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
 
     @available_if(_check_proba)
     def predict_proba(self, X):
-        """Probability estimates (log loss and modified Huber).
+        """Probability estimates (log loss, modified Huber and multinomial).
 
         Binary probabilities come from the loss's link; one-vs-rest ones are
-        normalised over the classes, as scikit-learn does.
+        normalised over the classes, as scikit-learn does; a multinomial model's
+        are the softmax of :meth:`decision_function`.
 
         Parameters
         ----------

@@ -7,6 +7,7 @@ sample_weight=None)`` (weighted mean), and ``get_params`` / ``set_params``.
 
 from ._base import Loss
 from ._classification import Hinge, LogLoss, ModifiedHuber, Perceptron, SquaredHinge
+from ._multiclass import MulticlassHinge, MulticlassLoss, Multinomial
 from ._regression import EpsilonInsensitive, Huber, SquaredEpsilonInsensitive, SquaredError
 
 __all__ = [
@@ -20,6 +21,9 @@ __all__ = [
     "Huber",
     "EpsilonInsensitive",
     "SquaredEpsilonInsensitive",
+    "Multinomial",
+    "MulticlassHinge",
+    "MulticlassLoss",
     "CLASSIFICATION_LOSSES",
     "REGRESSION_LOSSES",
     "loss_from_name",

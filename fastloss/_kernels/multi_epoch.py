@@ -1,0 +1,350 @@
+"""One SGD epoch that trains one linear model per class from one read of each row.
+
+scikit-learn's one-vs-rest reads X once per class per epoch; these kernels read
+each row once and update every class's weights from it, which is what a
+shuffled epoch (bound by memory latency, see DESIGN.md) needs.  The same loop
+serves the joint multiclass losses (softmax, Crammer-Singer), whose gradient
+couples the classes.
+
+Both kernels share their arguments:
+
+X / (data, indices, indptr)
+    As in ``sgd_epoch``: dense (n_samples, n_features) C-contiguous, or CSR.
+labels : int64 (n_samples,)
+    Class index of each row.
+sample_weight : float64 (n_samples,)
+class_weight : float64 (n_classes,)
+    Weight of each class of this block of classes.  One-vs-rest multiplies it
+    into the weight of the class's positive samples only (scikit-learn's
+    semantics); the joint modes into every sample of that class.
+class_offset : int
+    Global index of this block's first class: one-vs-rest classes can be
+    split into blocks trained by separate threads.
+order : int64 (n_steps,)
+    Rows to visit, in order.
+mode : int
+    ``OVR``, ``MULTINOMIAL`` or ``CRAMMER_SINGER`` (``losses._vector``).
+loss_code, loss_params : int, float64 (n_params,)
+    The scalar loss of one-vs-rest (``losses._scalar``), reached only through
+    ``loss_value`` / ``loss_derivative``; unused by the joint modes.
+hyper : float64 (H_SIZE,)
+    Schedule, penalty, averaging and flags (``_layout``); the step size
+    ``eta0`` is per class, in ``cstate``.
+coef, avg_coef : X.dtype (n_features, n_classes), C-contiguous
+    Weights and averaged weights, one column a class, so that a feature's
+    weights for all classes are contiguous; updated in place.
+l1_q : float64 (n_features, n_classes)
+    L1 penalty each weight has received, updated in place.
+cstate : float64 (C_SIZE, n_classes)
+    Per-class intercepts, step counters, cumulative L1 penalty, step size,
+    active flag and clip count (rows ``C_*``), updated in place.  An inactive
+    class (one that met its one-vs-rest stopping criterion) is frozen.
+loss_sums : float64 (n_classes,)
+    Receives each class's weighted loss sum over the epoch (one-vs-rest: the
+    class's binary problem, when ``hyper[H_COMPUTE_LOSS]``; joint modes: the
+    loss of the samples of that class, always).
+
+Per class, the arithmetic is exactly that of ``sgd_epoch`` (same operations in
+the same order), so one-vs-rest here equals one ``sgd_epoch`` per class over
+the same order, up to the summation order of dense dot products (reassociated
+there, sequential here).
+"""
+
+import numpy as np
+
+from .._config import jit
+from ..losses._scalar import loss_derivative, loss_value
+from ..losses._vector import OVR, multiclass_loss_gradient
+from ._layout import (
+    H_ALPHA,
+    H_AVERAGE_START,
+    H_COMPUTE_LOSS,
+    H_FIT_INTERCEPT,
+    H_L1,
+    H_L2,
+    H_OPTIMAL_T0,
+    H_POWER_T,
+    H_SCHEDULE,
+    MIN_SCALE,
+)
+from ._prefetch import _prefetch, prefetch_range
+from ._weights import average_step, clip_dloss, step_size
+
+__all__ = ["multi_epoch_dense", "multi_epoch_csr"]
+
+# cstate rows: float64 (C_SIZE, n_classes)
+C_INTERCEPT = 0
+C_AVG_INTERCEPT = 1
+C_T = 2  # number of the class's next step, starting at 1
+C_L1_U = 3  # cumulative L1 penalty per unit weight
+C_ETA0 = 4  # the class's eta0 ("adaptive" divides it per class)
+C_ACTIVE = 5  # 1.0 while the class trains, 0.0 once stopped
+C_N_CLIPS = 6  # derivatives clipped to +-MAX_DLOSS
+C_SIZE = 7
+
+#: How many samples ahead rows are prefetched.
+AHEAD = 8
+
+
+# ------------------------------------------------------------ column helpers
+@jit()
+def fold_average_column(coef, avg_coef, k, avg_a, avg_b):
+    """Materialise class k's lazy average into ``avg_coef[:, k]``."""
+    if avg_a != 0.0 or avg_b != 1.0:
+        for j in range(coef.shape[0]):
+            avg_coef[j, k] = (avg_coef[j, k] + avg_a * coef[j, k]) / avg_b
+
+
+@jit()
+def scale_column(coef, k, scale):
+    """coef[:, k] *= scale."""
+    if scale != 1.0:
+        for j in range(coef.shape[0]):
+            coef[j, k] *= scale
+
+
+@jit()
+def shrink_or_fold_column(coef, avg_coef, k, scale, factor, avg_a, avg_b):
+    """``_weights.shrink_or_fold`` for column k; returns ``(scale, avg_a, avg_b)``."""
+    scale *= factor
+    if scale < MIN_SCALE:
+        fold_average_column(coef, avg_coef, k, avg_a, avg_b)
+        scale_column(coef, k, scale)
+        return 1.0, 0.0, 1.0
+    return scale, avg_a, avg_b
+
+
+@jit()
+def l1_truncate_cell(coef, l1_q, j, k, u, scale):
+    """``_weights.l1_truncate`` for weight (j, k); returns the change of coef[j, k]."""
+    z = coef[j, k]
+    w = scale * z
+    if w > 0.0:
+        coef[j, k] = max(0.0, z - (u + l1_q[j, k]) / scale)
+    elif w < 0.0:
+        coef[j, k] = min(0.0, z + (u - l1_q[j, k]) / scale)
+    delta = coef[j, k] - z
+    l1_q[j, k] += scale * delta
+    return delta
+
+
+# ------------------------------------------------------------- one sample
+@jit()
+def dense_scores(row, coef, scale, cstate, p):
+    """p[k] = scale[k] * (row @ coef[:, k]) + intercept[k], summed in feature order."""
+    n_classes = p.shape[0]
+    for k in range(n_classes):
+        p[k] = 0.0
+    for j in range(row.shape[0]):
+        x = row[j]
+        for k in range(n_classes):
+            p[k] += coef[j, k] * x
+    for k in range(n_classes):
+        p[k] = scale[k] * p[k] + cstate[C_INTERCEPT, k]
+
+
+@jit()
+def csr_scores(data, indices, start, end, coef, scale, cstate, p):
+    """``dense_scores`` over the stored values ``start:end`` of a CSR row."""
+    n_classes = p.shape[0]
+    for k in range(n_classes):
+        p[k] = 0.0
+    for kk in range(start, end):
+        j = indices[kk]
+        x = data[kk]
+        for k in range(n_classes):
+            p[k] += coef[j, k] * x
+    for k in range(n_classes):
+        p[k] = scale[k] * p[k] + cstate[C_INTERCEPT, k]
+
+
+@jit()
+def class_derivatives(
+    mode, label, sw, class_weight, class_offset, p, loss_code, loss_params, compute_loss,
+    cstate, weight, dloss, loss_sums,
+):  # fmt: skip
+    """Each class's sample weight and loss derivative in its score, into
+    ``weight`` and ``dloss`` (n_classes,); the loss into ``loss_sums``."""
+    n_classes = p.shape[0]
+    if mode == OVR:
+        for k in range(n_classes):
+            if cstate[C_ACTIVE, k] == 0.0:
+                dloss[k] = 0.0
+                continue
+            positive = label == k + class_offset
+            y = 1.0 if positive else -1.0
+            w = sw * (class_weight[k] if positive else 1.0)
+            if compute_loss:
+                loss_sums[k] += w * loss_value(loss_code, y, p[k], loss_params)
+            d, clipped = clip_dloss(loss_derivative(loss_code, y, p[k], loss_params))
+            cstate[C_N_CLIPS, k] += clipped
+            weight[k], dloss[k] = w, d
+        return
+    w = sw * class_weight[label]
+    loss_sums[label] += w * multiclass_loss_gradient(mode, label, p, dloss)
+    for k in range(n_classes):
+        weight[k] = w
+
+
+@jit()
+def class_steps(hyper, cstate, weight, dloss, coef, avg_coef, scale, avg_a, avg_b, step):
+    """Per class: step size, L2 shrink, intercept update; ``step[k]`` receives
+    the update of the class's stored weights per unit feature value."""
+    schedule = int(hyper[H_SCHEDULE])
+    power_t, t0, alpha = hyper[H_POWER_T], hyper[H_OPTIMAL_T0], hyper[H_ALPHA]
+    l2, l1 = hyper[H_L2] * alpha, hyper[H_L1] * alpha
+    fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
+    last_t, last_eta0, eta = -1.0, -1.0, 0.0
+    for k in range(step.shape[0]):
+        if cstate[C_ACTIVE, k] == 0.0:
+            step[k] = 0.0
+            continue
+        t, eta0 = cstate[C_T, k], cstate[C_ETA0, k]
+        if t != last_t or eta0 != last_eta0:  # classes usually share t: one pow
+            eta = step_size(schedule, eta0, power_t, t0, alpha, t)
+            last_t, last_eta0 = t, eta0
+        update = -eta * weight[k] * dloss[k]
+        if l2 > 0.0:
+            scale[k], avg_a[k], avg_b[k] = shrink_or_fold_column(
+                coef, avg_coef, k, scale[k], max(0.0, 1.0 - eta * l2), avg_a[k], avg_b[k]
+            )
+        step[k] = update / scale[k]
+        if fit_intercept:
+            cstate[C_INTERCEPT, k] += update
+        if l1 > 0.0:
+            cstate[C_L1_U, k] += eta * l1
+
+
+@jit()
+def add_row(coef, avg_coef, j, x, step, avg_a, averaging):
+    """coef[j, :] += step * x, and the lazy average's correction."""
+    if averaging:
+        for k in range(step.shape[0]):
+            d = step[k] * x
+            coef[j, k] += d
+            avg_coef[j, k] -= avg_a[k] * d
+    else:
+        for k in range(step.shape[0]):
+            coef[j, k] += step[k] * x
+
+
+@jit()
+def truncate_row(coef, avg_coef, l1_q, j, cstate, scale, avg_a):
+    """L1-truncate feature j's weight of every active class."""
+    for k in range(scale.shape[0]):
+        if cstate[C_ACTIVE, k] != 0.0:
+            delta = l1_truncate_cell(coef, l1_q, j, k, cstate[C_L1_U, k], scale[k])
+            avg_coef[j, k] -= avg_a[k] * delta
+
+
+@jit()
+def finish_step(hyper, cstate, scale, avg_a, avg_b):
+    """Enter the step into each active class's average; advance its counter."""
+    average_start = hyper[H_AVERAGE_START]
+    for k in range(scale.shape[0]):
+        if cstate[C_ACTIVE, k] == 0.0:
+            continue
+        t = cstate[C_T, k]
+        if 0.0 < average_start <= t:
+            avg_a[k], avg_b[k], mu = average_step(t, average_start, scale[k], avg_a[k], avg_b[k])
+            cstate[C_AVG_INTERCEPT, k] += mu * (cstate[C_INTERCEPT, k] - cstate[C_AVG_INTERCEPT, k])
+        cstate[C_T, k] = t + 1.0
+
+
+@jit()
+def finish_epoch_columns(coef, avg_coef, scale, avg_a, avg_b):
+    """Materialise every class's lazy average and weight scale."""
+    for k in range(scale.shape[0]):
+        fold_average_column(coef, avg_coef, k, avg_a[k], avg_b[k])
+        scale_column(coef, k, scale[k])
+
+
+# ------------------------------------------------------------------ epochs
+@jit()
+def multi_epoch_dense(
+    X, labels, sample_weight, class_weight, class_offset, order, mode, loss_code,
+    loss_params, hyper, coef, avg_coef, l1_q, cstate, loss_sums,
+):  # fmt: skip
+    """One epoch over the rows ``X[order]`` for every class; see the module docstring."""
+    n_features, n_classes = X.shape[1], coef.shape[1]
+    compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
+    l1 = hyper[H_L1] * hyper[H_ALPHA]
+    scale, avg_a, avg_b = np.ones(n_classes), np.zeros(n_classes), np.ones(n_classes)
+    p, weight = np.empty(n_classes), np.zeros(n_classes)
+    dloss, step = np.zeros(n_classes), np.zeros(n_classes)
+    loss_sums[:] = 0.0
+
+    n_steps = order.shape[0]
+    for s in range(n_steps):
+        if s + AHEAD < n_steps:
+            ahead = order[s + AHEAD]
+            prefetch_range(X[ahead], 0, n_features)
+            _prefetch(labels, ahead)
+            _prefetch(sample_weight, ahead)
+        i = order[s]
+        row = X[i]
+        dense_scores(row, coef, scale, cstate, p)
+        class_derivatives(
+            mode, labels[i], sample_weight[i], class_weight, class_offset, p, loss_code,
+            loss_params, compute_loss, cstate, weight, dloss, loss_sums,
+        )  # fmt: skip
+        class_steps(hyper, cstate, weight, dloss, coef, avg_coef, scale, avg_a, avg_b, step)
+        averaging = False
+        for k in range(n_classes):
+            averaging |= avg_a[k] != 0.0
+        for j in range(n_features):
+            add_row(coef, avg_coef, j, row[j], step, avg_a, averaging)
+        if l1 > 0.0:
+            for j in range(n_features):
+                if row[j] != 0.0:
+                    truncate_row(coef, avg_coef, l1_q, j, cstate, scale, avg_a)
+        finish_step(hyper, cstate, scale, avg_a, avg_b)
+
+    finish_epoch_columns(coef, avg_coef, scale, avg_a, avg_b)
+
+
+@jit()
+def multi_epoch_csr(
+    data, indices, indptr, labels, sample_weight, class_weight, class_offset, order, mode,
+    loss_code, loss_params, hyper, coef, avg_coef, l1_q, cstate, loss_sums,
+):  # fmt: skip
+    """One epoch over the CSR rows ``order`` for every class, O(nnz * n_classes) a
+    row; see the module docstring."""
+    n_classes = coef.shape[1]
+    compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
+    l1 = hyper[H_L1] * hyper[H_ALPHA]
+    scale, avg_a, avg_b = np.ones(n_classes), np.zeros(n_classes), np.ones(n_classes)
+    p, weight = np.empty(n_classes), np.zeros(n_classes)
+    dloss, step = np.zeros(n_classes), np.zeros(n_classes)
+    loss_sums[:] = 0.0
+
+    n_steps = order.shape[0]
+    for s in range(n_steps):
+        if s + 2 * AHEAD < n_steps:
+            _prefetch(indptr, order[s + 2 * AHEAD])
+        if s + AHEAD < n_steps:
+            ahead = order[s + AHEAD]
+            prefetch_range(data, indptr[ahead], indptr[ahead + 1])
+            prefetch_range(indices, indptr[ahead], indptr[ahead + 1])
+            _prefetch(labels, ahead)
+            _prefetch(sample_weight, ahead)
+        i = order[s]
+        start, end = indptr[i], indptr[i + 1]
+        csr_scores(data, indices, start, end, coef, scale, cstate, p)
+        class_derivatives(
+            mode, labels[i], sample_weight[i], class_weight, class_offset, p, loss_code,
+            loss_params, compute_loss, cstate, weight, dloss, loss_sums,
+        )  # fmt: skip
+        class_steps(hyper, cstate, weight, dloss, coef, avg_coef, scale, avg_a, avg_b, step)
+        averaging = False
+        for k in range(n_classes):
+            averaging |= avg_a[k] != 0.0
+        for kk in range(start, end):
+            add_row(coef, avg_coef, indices[kk], data[kk], step, avg_a, averaging)
+        if l1 > 0.0:
+            for kk in range(start, end):
+                if data[kk] != 0.0:
+                    truncate_row(coef, avg_coef, l1_q, indices[kk], cstate, scale, avg_a)
+        finish_step(hyper, cstate, scale, avg_a, avg_b)
+
+    finish_epoch_columns(coef, avg_coef, scale, avg_a, avg_b)

@@ -1,0 +1,285 @@
+"""The epoch loop for many classes trained from one read of each row.
+
+One-vs-rest with more than two classes, and the joint multiclass losses
+(:class:`~fastloss.losses.Multinomial`, :class:`~fastloss.losses.MulticlassHinge`),
+train all classes in one compiled epoch (``_kernels.multi_epoch``).  This loop
+mirrors :func:`._training.train` (shuffling, divergence checks, stopping,
+``adaptive`` steps, verbose output) with one difference that one-vs-rest
+needs: every class keeps its own stopping criterion and stops on its own, as it
+would trained alone; a stopped class is frozen while the others go on.  A joint
+loss has one criterion for all classes.
+
+All classes visit the rows in one shuffled order (scikit-learn shuffles each
+one-vs-rest class with its own seed): statistically the same algorithm, one
+read of each row instead of one per class.  With ``n_threads > 1`` one-vs-rest
+classes are split into blocks, one a thread, each block reading every row
+once; every class's arithmetic is unchanged, so the result does not depend on
+the number of threads.  The joint losses couple the classes and run on one
+thread.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._kernels import _layout as L
+from .._kernels import multi_epoch as M
+from ..losses._vector import OVR
+from ._training import LinearState, Settings, _diverged, apply_pending_l1, epoch_order
+
+
+@dataclass
+class ClassBlock:
+    """Trainable state of a block of classes; arrays (n_features, n_block)."""
+
+    coef: np.ndarray
+    avg_coef: np.ndarray
+    l1_received: np.ndarray
+    cstate: np.ndarray  # float64 (C_SIZE, n_block), rows multi_epoch.C_*
+    offset: int  # index of the block's first class
+
+    @property
+    def n_classes(self) -> int:
+        return self.coef.shape[1]
+
+
+def blocks_from_states(states: list[LinearState], eta0: float, n_blocks: int) -> list[ClassBlock]:
+    """Split per-class states into ``n_blocks`` contiguous blocks of classes (copies)."""
+    blocks = []
+    for part in np.array_split(np.arange(len(states)), n_blocks):
+        chosen = [states[k] for k in part]
+        cstate = np.zeros((M.C_SIZE, len(chosen)))
+        cstate[M.C_INTERCEPT] = [s.intercept for s in chosen]
+        cstate[M.C_AVG_INTERCEPT] = [s.avg_intercept for s in chosen]
+        cstate[M.C_T] = [s.t for s in chosen]
+        cstate[M.C_L1_U] = [s.l1_total for s in chosen]
+        cstate[M.C_ETA0] = eta0
+        cstate[M.C_ACTIVE] = 1.0
+        blocks.append(
+            ClassBlock(
+                coef=np.stack([s.coef for s in chosen], axis=1),
+                avg_coef=np.stack([s.avg_coef for s in chosen], axis=1),
+                l1_received=np.stack([s.l1_received for s in chosen], axis=1),
+                cstate=cstate,
+                offset=int(part[0]),
+            )
+        )
+    return blocks
+
+
+def states_from_blocks(blocks: list[ClassBlock], n_iter: np.ndarray) -> list[LinearState]:
+    """Per-class :class:`LinearState` copies of trained blocks."""
+    states = []
+    for block in blocks:
+        c = block.cstate
+        for k in range(block.n_classes):
+            states.append(
+                LinearState(
+                    coef=block.coef[:, k].copy(),
+                    avg_coef=block.avg_coef[:, k].copy(),
+                    l1_received=block.l1_received[:, k].copy(),
+                    intercept=float(c[M.C_INTERCEPT, k]),
+                    avg_intercept=float(c[M.C_AVG_INTERCEPT, k]),
+                    t=float(c[M.C_T, k]),
+                    l1_total=float(c[M.C_L1_U, k]),
+                    n_iter=int(n_iter[block.offset + k]),
+                )
+            )
+    return states
+
+
+def class_model(block: ClassBlock, k: int, settings: Settings):
+    """Coefficients (n_features,) and intercept class ``k`` of ``block`` predicts
+    with (as ``_training.model_weights``)."""
+    c = block.cstate
+    if settings.average and settings.average <= c[M.C_T, k] - 1:
+        return block.avg_coef[:, k], c[M.C_AVG_INTERCEPT, k]
+    if settings.penalized and settings.l1_ratio > 0:
+        coef = apply_pending_l1(block.coef[:, k], block.l1_received[:, k], c[M.C_L1_U, k])
+        return coef, c[M.C_INTERCEPT, k]
+    return block.coef[:, k], c[M.C_INTERCEPT, k]
+
+
+def _run_block(X, labels, sample_weight, class_weight, order, mode, settings, hyper, block):
+    """One compiled epoch of one block; returns its per-class loss sums."""
+    loss_sums = np.zeros(block.n_classes)
+    args = (
+        labels,
+        sample_weight,
+        class_weight[block.offset : block.offset + block.n_classes],
+        block.offset,
+        order,
+        mode,
+        settings.loss._code,
+        settings.loss_params,
+        hyper,
+        block.coef,
+        block.avg_coef,
+        block.l1_received,
+        block.cstate,
+        loss_sums,
+    )
+    if sp.issparse(X):
+        indices, indptr = X.indices.view(np.uint32), X.indptr.view(np.uint32)
+        M.multi_epoch_csr(X.data, indices, indptr, *args)
+    else:
+        M.multi_epoch_dense(X, *args)
+    return loss_sums
+
+
+def _finite(block):
+    c = block.cstate
+    return (
+        np.isfinite(c[[M.C_INTERCEPT, M.C_AVG_INTERCEPT]]).all()
+        and np.isfinite(block.coef).all()
+        and np.isfinite(block.avg_coef).all()
+    )
+
+
+def train_multi(
+    X,
+    labels,
+    sample_weight,
+    class_weight,
+    train_idx,
+    settings: Settings,
+    mode: int,
+    states: list[LinearState],
+    seed: int,
+    validation_scores=None,
+    n_threads: int = 1,
+) -> list[LinearState]:
+    """Train every class for up to ``settings.max_iter`` epochs.
+
+    Parameters
+    ----------
+    X : ndarray (n_samples, n_features) C-contiguous, or CSR with int32 indices
+    labels : int64 (n_samples,)
+        Class index of each row.
+    sample_weight : float64 (n_samples,)
+    class_weight : float64 (n_classes,)
+    train_idx : int64 (n_train,)
+        Rows to learn from (the rest is the validation set).
+    settings : Settings
+    mode : int
+        ``OVR`` (``settings.loss`` per class), ``MULTINOMIAL`` or ``CRAMMER_SINGER``.
+    states : list of LinearState, one a class
+        Where to start from; not modified.
+    seed : int
+        Seed of the shuffling, shared by all classes.
+    validation_scores : callable, optional
+        Early stopping.  One-vs-rest: ``validation_scores(k, coef, intercept)``
+        scores class k; joint: ``validation_scores(None, coefs, intercepts)``
+        scores the whole model (coefs (n_classes, n_features)).
+    n_threads : int, default=1
+        Threads for one-vs-rest blocks of classes (results do not depend on it).
+
+    Returns
+    -------
+    list of LinearState
+        The trained classes, ``n_iter`` set to the epochs each trained.
+    """
+    n_classes = len(states)
+    n_blocks = max(1, min(n_threads, n_classes)) if mode == OVR else 1
+    blocks = blocks_from_states(states, settings.eta0, n_blocks)
+    if n_blocks > 1:
+        with ThreadPoolExecutor(n_blocks) as pool:
+            return _train_blocks(
+                X, labels, sample_weight, class_weight, train_idx, settings, mode,
+                blocks, seed, validation_scores, pool,
+            )  # fmt: skip
+    return _train_blocks(
+        X, labels, sample_weight, class_weight, train_idx, settings, mode,
+        blocks, seed, validation_scores, None,
+    )  # fmt: skip
+
+
+def _criteria(blocks, mode):
+    """Groups of (block, column) that share a stopping criterion."""
+    columns = [(b, k) for b in blocks for k in range(b.n_classes)]
+    return [[c] for c in columns] if mode == OVR else [columns]
+
+
+def _train_blocks(
+    X, labels, sample_weight, class_weight, train_idx, settings, mode, blocks, seed,
+    validation_scores, pool,
+):  # fmt: skip
+    rng = np.random.default_rng(seed)
+    n_classes = sum(b.n_classes for b in blocks)
+    hyper = settings.hyper(settings.eta0)
+    tol = -np.inf if settings.tol is None else settings.tol
+    criteria = _criteria(blocks, mode)
+    best = np.full(len(criteria), -np.inf if validation_scores else np.inf)
+    no_improvement = np.zeros(len(criteria), dtype=np.int64)
+    n_iter = np.zeros(n_classes, dtype=np.int64)
+    n_train = train_idx.shape[0]
+    t_start = time.perf_counter()
+    run_args = (X, labels, sample_weight, class_weight)
+
+    for epoch in range(1, settings.max_iter + 1):
+        if settings.verbose:
+            print(f"-- Epoch {epoch}")
+        order = epoch_order(rng, train_idx, settings.shuffle)
+        active = [bool(b.cstate[M.C_ACTIVE, k]) for b in blocks for k in range(b.n_classes)]
+        if pool is not None:
+            futures = [
+                pool.submit(_run_block, *run_args, order, mode, settings, hyper, b) for b in blocks
+            ]
+            loss_sums = np.concatenate([f.result() for f in futures])
+        else:
+            loss_sums = np.concatenate(
+                [_run_block(*run_args, order, mode, settings, hyper, b) for b in blocks]
+            )
+        n_iter[np.array(active)] = epoch
+        if settings.schedule != "optimal" and any(b.cstate[M.C_N_CLIPS].any() for b in blocks):
+            raise _diverged(epoch, f"a loss derivative exceeded {L.MAX_DLOSS:g}")
+        if not np.isfinite(loss_sums).all() or not all(_finite(b) for b in blocks):
+            raise _diverged(epoch, "a coefficient, intercept or the loss is not finite")
+
+        for c, columns in enumerate(criteria):
+            b0, k0 = columns[0]
+            if b0.cstate[M.C_ACTIVE, k0] == 0.0:
+                continue
+            models = [class_model(b, k, settings) for b, k in columns]
+            if validation_scores is not None:
+                if mode == OVR:
+                    score = validation_scores(b0.offset + k0, *models[0])
+                else:
+                    score = validation_scores(
+                        None, np.array([m[0] for m in models]), np.array([m[1] for m in models])
+                    )
+                improved = score >= best[c] + tol
+                best[c] = max(best[c], score)
+            else:
+                loss = sum(loss_sums[b.offset + k] for b, k in columns)
+                objective = loss / n_train + sum(settings.penalty(m[0]) for m in models)
+                improved = objective <= best[c] - tol
+                best[c] = min(best[c], objective)
+            no_improvement[c] = 0 if improved else no_improvement[c] + 1
+            if no_improvement[c] >= settings.n_iter_no_change:
+                if settings.schedule == "adaptive" and b0.cstate[M.C_ETA0, k0] > 1e-6:
+                    for b, k in columns:
+                        b.cstate[M.C_ETA0, k] /= 5.0
+                    no_improvement[c] = 0
+                else:
+                    for b, k in columns:
+                        b.cstate[M.C_ACTIVE, k] = 0.0
+        if settings.verbose:
+            print(
+                f"Classes still training: {sum(int(b.cstate[M.C_ACTIVE].sum()) for b in blocks)}, "
+                f"T: {epoch * n_train}, Avg. loss: {loss_sums.sum() / n_train:f}"
+            )
+            print(f"Total training time: {time.perf_counter() - t_start:.2f} seconds.")
+        if not any(b.cstate[M.C_ACTIVE].any() for b in blocks):
+            if settings.verbose:
+                print(
+                    f"Convergence after {epoch} epochs took "
+                    f"{time.perf_counter() - t_start:.2f} seconds"
+                )
+            break
+    return states_from_blocks(blocks, n_iter)
