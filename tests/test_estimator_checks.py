@@ -3,7 +3,7 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastloss import SGDClassifier, SGDRegressor
-from fastloss.losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES, Loss
+from fastloss.losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES, Loss, MulticlassHinge
 
 # Unavoidable failures, each with its reason.  scikit-learn's own SGD estimators
 # fail all of these checks the same way.
@@ -70,6 +70,10 @@ ESTIMATORS = (
     + [_classifier(cls()) for cls in dict.fromkeys(CLASSIFICATION_LOSSES.values())]
     + [SGDRegressor(loss=name) for name in REGRESSION_LOSSES if name != "squared_error"]
     + [SGDRegressor(loss=cls()) for cls in REGRESSION_LOSSES.values()]
+    + [
+        SGDClassifier(loss="log_loss", multi_class="multinomial"),
+        SGDClassifier(loss=MulticlassHinge()),
+    ]
 )
 
 
