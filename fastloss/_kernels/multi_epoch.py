@@ -216,25 +216,70 @@ def class_steps(hyper, cstate, weight, dloss, coef, avg_coef, scale, avg_a, avg_
 
 
 @jit()
-def add_row(coef, avg_coef, j, x, step, avg_a, averaging):
-    """coef[j, :] += step * x, and the lazy average's correction."""
-    if averaging:
-        for k in range(step.shape[0]):
-            d = step[k] * x
-            coef[j, k] += d
-            avg_coef[j, k] -= avg_a[k] * d
-    else:
-        for k in range(step.shape[0]):
-            coef[j, k] += step[k] * x
+def add_dense_row(coef, avg_coef, row, step, avg_a, averaging):
+    """coef[j, :] += step * row[j] for every feature j, and the lazy average's
+    correction.  One call a sample (a call per feature would not be inlined)."""
+    n_classes = step.shape[0]
+    for j in range(row.shape[0]):
+        x = row[j]
+        if averaging:
+            for k in range(n_classes):
+                d = step[k] * x
+                coef[j, k] += d
+                avg_coef[j, k] -= avg_a[k] * d
+        else:
+            for k in range(n_classes):
+                coef[j, k] += step[k] * x
 
 
 @jit()
-def truncate_row(coef, avg_coef, l1_q, j, cstate, scale, avg_a):
+def add_csr_row(coef, avg_coef, data, indices, start, end, step, avg_a, averaging):
+    """``add_dense_row`` over the stored values ``start:end`` of a CSR row."""
+    n_classes = step.shape[0]
+    for kk in range(start, end):
+        j, x = indices[kk], data[kk]
+        if averaging:
+            for k in range(n_classes):
+                d = step[k] * x
+                coef[j, k] += d
+                avg_coef[j, k] -= avg_a[k] * d
+        else:
+            for k in range(n_classes):
+                coef[j, k] += step[k] * x
+
+
+@jit()
+def truncate_features(coef, avg_coef, l1_q, j, cstate, scale, avg_a):
     """L1-truncate feature j's weight of every active class."""
     for k in range(scale.shape[0]):
         if cstate[C_ACTIVE, k] != 0.0:
             delta = l1_truncate_cell(coef, l1_q, j, k, cstate[C_L1_U, k], scale[k])
             avg_coef[j, k] -= avg_a[k] * delta
+
+
+@jit()
+def truncate_dense_row(coef, avg_coef, l1_q, row, cstate, scale, avg_a):
+    """L1-truncate the weights of the row's non-zero features."""
+    for j in range(row.shape[0]):
+        if row[j] != 0.0:
+            truncate_features(coef, avg_coef, l1_q, j, cstate, scale, avg_a)
+
+
+@jit()
+def truncate_csr_row(coef, avg_coef, l1_q, data, indices, start, end, cstate, scale, avg_a):
+    """``truncate_dense_row`` over the stored values ``start:end`` of a CSR row."""
+    for kk in range(start, end):
+        if data[kk] != 0.0:
+            truncate_features(coef, avg_coef, l1_q, indices[kk], cstate, scale, avg_a)
+
+
+@jit()
+def is_averaging(avg_a):
+    """Whether any class's lazy average is running."""
+    for k in range(avg_a.shape[0]):
+        if avg_a[k] != 0.0:
+            return True
+    return False
 
 
 @jit()
@@ -289,15 +334,9 @@ def multi_epoch_dense(
             loss_params, compute_loss, cstate, weight, dloss, loss_sums,
         )  # fmt: skip
         class_steps(hyper, cstate, weight, dloss, coef, avg_coef, scale, avg_a, avg_b, step)
-        averaging = False
-        for k in range(n_classes):
-            averaging |= avg_a[k] != 0.0
-        for j in range(n_features):
-            add_row(coef, avg_coef, j, row[j], step, avg_a, averaging)
+        add_dense_row(coef, avg_coef, row, step, avg_a, is_averaging(avg_a))
         if l1 > 0.0:
-            for j in range(n_features):
-                if row[j] != 0.0:
-                    truncate_row(coef, avg_coef, l1_q, j, cstate, scale, avg_a)
+            truncate_dense_row(coef, avg_coef, l1_q, row, cstate, scale, avg_a)
         finish_step(hyper, cstate, scale, avg_a, avg_b)
 
     finish_epoch_columns(coef, avg_coef, scale, avg_a, avg_b)
@@ -336,15 +375,9 @@ def multi_epoch_csr(
             loss_params, compute_loss, cstate, weight, dloss, loss_sums,
         )  # fmt: skip
         class_steps(hyper, cstate, weight, dloss, coef, avg_coef, scale, avg_a, avg_b, step)
-        averaging = False
-        for k in range(n_classes):
-            averaging |= avg_a[k] != 0.0
-        for kk in range(start, end):
-            add_row(coef, avg_coef, indices[kk], data[kk], step, avg_a, averaging)
+        add_csr_row(coef, avg_coef, data, indices, start, end, step, avg_a, is_averaging(avg_a))
         if l1 > 0.0:
-            for kk in range(start, end):
-                if data[kk] != 0.0:
-                    truncate_row(coef, avg_coef, l1_q, indices[kk], cstate, scale, avg_a)
+            truncate_csr_row(coef, avg_coef, l1_q, data, indices, start, end, cstate, scale, avg_a)
         finish_step(hyper, cstate, scale, avg_a, avg_b)
 
     finish_epoch_columns(coef, avg_coef, scale, avg_a, avg_b)
