@@ -9,7 +9,7 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 
 import fastloss
-from fastloss.linear_model import _training
+from fastloss.linear_model import _multi_training, _training
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +39,21 @@ def _fail_by(cause, est, X, y, monkeypatch):
         X = X * 1e5
         est.set_params(loss="squared_hinge", learning_rate="constant", eta0=1e3)
     elif cause == "interrupt":
+        # the second compiled epoch raises: in a binary fit, or, for these three
+        # classes, the multi-output epoch that trains them all
         calls = {"n": 0}
-        real_epoch = _training._run_epoch
 
-        def interrupted(*args):
-            calls["n"] += 1
-            if calls["n"] == 2:  # after the first class's first epoch
-                raise KeyboardInterrupt
-            return real_epoch(*args)
+        def interrupting(real_epoch):
+            def interrupted(*args):
+                calls["n"] += 1
+                if calls["n"] == 2:
+                    raise KeyboardInterrupt
+                return real_epoch(*args)
 
-        monkeypatch.setattr(_training, "_run_epoch", interrupted)
+            return interrupted
+
+        monkeypatch.setattr(_training, "_run_epoch", interrupting(_training._run_epoch))
+        monkeypatch.setattr(_multi_training, "_run_block", interrupting(_multi_training._run_block))
     return X, y
 
 
