@@ -58,12 +58,12 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         "squared_epsilon_insensitive" losses given by name.
     n_jobs : int, default=None
         Threads (``None`` means 1, -1 all cores).  One-vs-rest classes train in
-        blocks of classes, one a thread, with results independent of
-        ``n_jobs``; a binary model splits every epoch over the threads, each on a
-        private copy of the weights, averaged after the epoch (a fastloss
-        addition: scikit-learn cannot parallelise one model).  Results are
-        reproducible for a given ``n_jobs``, but a binary model fitted with
-        ``n_jobs=2`` differs from one fitted with ``n_jobs=1``.
+        blocks of classes, one a thread, each reading every row once an epoch,
+        with results independent of ``n_jobs``.  A binary or multinomial model
+        splits every epoch's rows over the threads, each on a private copy of
+        the weights, averaged after the epoch (a fastloss addition:
+        scikit-learn cannot parallelise one model); its results are
+        reproducible for a given ``n_jobs``, but differ from ``n_jobs=1``.
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffling and the early-stopping split.
     learning_rate : {"optimal", "constant", "invscaling", "adaptive"}, default="optimal"

@@ -14,8 +14,11 @@ one-vs-rest class with its own seed): statistically the same algorithm, one
 read of each row instead of one per class.  With ``n_threads > 1`` one-vs-rest
 classes are split into blocks, one a thread, each block reading every row
 once; every class's arithmetic is unchanged, so the result does not depend on
-the number of threads.  The joint losses couple the classes and run on one
-thread.
+the number of threads.  The joint losses couple the classes, so their epochs
+are split by rows instead, each thread on a private copy of the weights,
+averaged after the epoch (as ``_training._run_parallel_epoch`` does for one
+model): reproducible for a given number of threads, but not equal to the
+one-thread result.
 """
 
 from __future__ import annotations
@@ -30,7 +33,14 @@ import scipy.sparse as sp
 from .._kernels import _layout as L
 from .._kernels import multi_epoch as M
 from ..losses._vector import OVR
-from ._training import LinearState, Settings, _diverged, apply_pending_l1, epoch_order
+from ._training import (
+    MIN_ROWS_PER_THREAD,
+    LinearState,
+    Settings,
+    _diverged,
+    apply_pending_l1,
+    epoch_order,
+)
 
 
 @dataclass
@@ -132,6 +142,35 @@ def _run_block(X, labels, sample_weight, class_weight, order, mode, settings, hy
     return loss_sums
 
 
+def _run_mixed(pool, n_threads, run_args, order, mode, settings, hyper, block):
+    """One epoch of ``block`` split by rows over threads, each on a private copy
+    of the weights, then averaged (parameter mixing); returns the loss sums."""
+    parts = np.array_split(order, n_threads)
+    copies = [
+        ClassBlock(
+            block.coef.copy(),
+            block.avg_coef.copy(),
+            block.l1_received.copy(),
+            block.cstate.copy(),
+            block.offset,
+        )
+        for _ in parts
+    ]
+    futures = [
+        pool.submit(_run_block, *run_args, part, mode, settings, hyper, copy)
+        for part, copy in zip(parts, copies, strict=True)
+    ]
+    loss_sums = np.sum([f.result() for f in futures], axis=0)
+    for name in ("coef", "avg_coef", "l1_received"):
+        getattr(block, name)[:] = np.mean([getattr(c, name) for c in copies], axis=0)
+    cstates = np.array([c.cstate for c in copies])
+    for row in (M.C_INTERCEPT, M.C_AVG_INTERCEPT, M.C_L1_U):
+        block.cstate[row] = cstates[:, row].mean(axis=0)
+    block.cstate[M.C_T] = cstates[:, M.C_T].max(axis=0)
+    block.cstate[M.C_N_CLIPS] = cstates[:, M.C_N_CLIPS].sum(axis=0)
+    return loss_sums
+
+
 def _finite(block):
     c = block.cstate
     return (
@@ -177,26 +216,27 @@ def train_multi(
         scores class k; joint: ``validation_scores(None, coefs, intercepts)``
         scores the whole model (coefs (n_classes, n_features)).
     n_threads : int, default=1
-        Threads for one-vs-rest blocks of classes (results do not depend on it).
+        Threads: one-vs-rest blocks of classes (results do not depend on it), or
+        parts of the rows of a joint loss's epochs (used only when every thread
+        gets at least ``MIN_ROWS_PER_THREAD`` rows).
 
     Returns
     -------
     list of LinearState
         The trained classes, ``n_iter`` set to the epochs each trained.
     """
-    n_classes = len(states)
-    n_blocks = max(1, min(n_threads, n_classes)) if mode == OVR else 1
+    if mode == OVR:
+        n_threads = max(1, min(n_threads, len(states)))
+        n_blocks = n_threads
+    else:
+        n_threads = max(1, min(n_threads, train_idx.shape[0] // MIN_ROWS_PER_THREAD))
+        n_blocks = 1
     blocks = blocks_from_states(states, settings.eta0, n_blocks)
-    if n_blocks > 1:
-        with ThreadPoolExecutor(n_blocks) as pool:
-            return _train_blocks(
-                X, labels, sample_weight, class_weight, train_idx, settings, mode,
-                blocks, seed, validation_scores, pool,
-            )  # fmt: skip
-    return _train_blocks(
-        X, labels, sample_weight, class_weight, train_idx, settings, mode,
-        blocks, seed, validation_scores, None,
-    )  # fmt: skip
+    args = (X, labels, sample_weight, class_weight, train_idx, settings, mode, blocks, seed)
+    if n_threads > 1:
+        with ThreadPoolExecutor(n_threads) as pool:
+            return _train_blocks(*args, validation_scores, pool, n_threads)
+    return _train_blocks(*args, validation_scores, None, 1)
 
 
 def _criteria(blocks, mode):
@@ -207,7 +247,7 @@ def _criteria(blocks, mode):
 
 def _train_blocks(
     X, labels, sample_weight, class_weight, train_idx, settings, mode, blocks, seed,
-    validation_scores, pool,
+    validation_scores, pool, n_threads,
 ):  # fmt: skip
     rng = np.random.default_rng(seed)
     n_classes = sum(b.n_classes for b in blocks)
@@ -226,7 +266,11 @@ def _train_blocks(
             print(f"-- Epoch {epoch}")
         order = epoch_order(rng, train_idx, settings.shuffle)
         active = [bool(b.cstate[M.C_ACTIVE, k]) for b in blocks for k in range(b.n_classes)]
-        if pool is not None:
+        if pool is not None and mode != OVR:
+            loss_sums = _run_mixed(
+                pool, n_threads, run_args, order, mode, settings, hyper, blocks[0]
+            )
+        elif pool is not None:
             futures = [
                 pool.submit(_run_block, *run_args, order, mode, settings, hyper, b) for b in blocks
             ]

@@ -78,7 +78,7 @@ def train_classes(estimator, X, y, classes, sample_weight, class_weight, setting
     scores = None
     if val_idx is not None:
         scores = _validation_scores(X, labels, sample_weight, class_weight, val_idx, mode)
-    n_threads = effective_n_jobs(estimator.n_jobs) if mode == OVR else 1
+    n_threads = effective_n_jobs(estimator.n_jobs)
     return train_multi(
         X, labels, sample_weight, class_weight, train_idx, settings, mode, states, seed,
         scores, n_threads,
