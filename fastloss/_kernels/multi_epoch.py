@@ -130,15 +130,108 @@ def l1_truncate_cell(coef, l1_q, j, k, u, scale):
 
 # ------------------------------------------------------------- one sample
 @jit()
+def block_width(n_left):
+    """Classes of the next block of scores: 8, 4, 2 or 1 (the largest that fits)."""
+    if n_left >= 8:
+        return 8
+    if n_left >= 4:
+        return 4
+    return 2 if n_left >= 2 else 1
+
+
+@jit()
+def dense_block(row, coef, k0, width, p):
+    """p[k0:k0 + width] = row @ coef[:, k0:k0 + width], each summed in feature order.
+
+    The block's sums live in scalar variables (LLVM keeps them in vector
+    registers): accumulating in ``p`` would store and reload it every feature.
+    """
+    if width == 8:
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+        for j in range(row.shape[0]):
+            x, w = row[j], coef[j]
+            a0 += w[k0] * x
+            a1 += w[k0 + 1] * x
+            a2 += w[k0 + 2] * x
+            a3 += w[k0 + 3] * x
+            a4 += w[k0 + 4] * x
+            a5 += w[k0 + 5] * x
+            a6 += w[k0 + 6] * x
+            a7 += w[k0 + 7] * x
+        p[k0], p[k0 + 1], p[k0 + 2], p[k0 + 3] = a0, a1, a2, a3
+        p[k0 + 4], p[k0 + 5], p[k0 + 6], p[k0 + 7] = a4, a5, a6, a7
+    elif width == 4:
+        a0 = a1 = a2 = a3 = 0.0
+        for j in range(row.shape[0]):
+            x, w = row[j], coef[j]
+            a0 += w[k0] * x
+            a1 += w[k0 + 1] * x
+            a2 += w[k0 + 2] * x
+            a3 += w[k0 + 3] * x
+        p[k0], p[k0 + 1], p[k0 + 2], p[k0 + 3] = a0, a1, a2, a3
+    elif width == 2:
+        a0 = a1 = 0.0
+        for j in range(row.shape[0]):
+            x, w = row[j], coef[j]
+            a0 += w[k0] * x
+            a1 += w[k0 + 1] * x
+        p[k0], p[k0 + 1] = a0, a1
+    else:
+        a0 = 0.0
+        for j in range(row.shape[0]):
+            a0 += coef[j, k0] * row[j]
+        p[k0] = a0
+
+
+@jit()
+def csr_block(data, indices, start, end, coef, k0, width, p):
+    """``dense_block`` over the stored values ``start:end`` of a CSR row."""
+    if width == 8:
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+        for kk in range(start, end):
+            x, w = data[kk], coef[indices[kk]]
+            a0 += w[k0] * x
+            a1 += w[k0 + 1] * x
+            a2 += w[k0 + 2] * x
+            a3 += w[k0 + 3] * x
+            a4 += w[k0 + 4] * x
+            a5 += w[k0 + 5] * x
+            a6 += w[k0 + 6] * x
+            a7 += w[k0 + 7] * x
+        p[k0], p[k0 + 1], p[k0 + 2], p[k0 + 3] = a0, a1, a2, a3
+        p[k0 + 4], p[k0 + 5], p[k0 + 6], p[k0 + 7] = a4, a5, a6, a7
+    elif width == 4:
+        a0 = a1 = a2 = a3 = 0.0
+        for kk in range(start, end):
+            x, w = data[kk], coef[indices[kk]]
+            a0 += w[k0] * x
+            a1 += w[k0 + 1] * x
+            a2 += w[k0 + 2] * x
+            a3 += w[k0 + 3] * x
+        p[k0], p[k0 + 1], p[k0 + 2], p[k0 + 3] = a0, a1, a2, a3
+    elif width == 2:
+        a0 = a1 = 0.0
+        for kk in range(start, end):
+            x, w = data[kk], coef[indices[kk]]
+            a0 += w[k0] * x
+            a1 += w[k0 + 1] * x
+        p[k0], p[k0 + 1] = a0, a1
+    else:
+        a0 = 0.0
+        for kk in range(start, end):
+            a0 += coef[indices[kk], k0] * data[kk]
+        p[k0] = a0
+
+
+@jit()
 def dense_scores(row, coef, scale, cstate, p):
     """p[k] = scale[k] * (row @ coef[:, k]) + intercept[k], summed in feature order."""
     n_classes = p.shape[0]
-    for k in range(n_classes):
-        p[k] = 0.0
-    for j in range(row.shape[0]):
-        x = row[j]
-        for k in range(n_classes):
-            p[k] += coef[j, k] * x
+    k0 = 0
+    while k0 < n_classes:
+        width = block_width(n_classes - k0)
+        dense_block(row, coef, k0, width, p)
+        k0 += width
     for k in range(n_classes):
         p[k] = scale[k] * p[k] + cstate[C_INTERCEPT, k]
 
@@ -147,13 +240,11 @@ def dense_scores(row, coef, scale, cstate, p):
 def csr_scores(data, indices, start, end, coef, scale, cstate, p):
     """``dense_scores`` over the stored values ``start:end`` of a CSR row."""
     n_classes = p.shape[0]
-    for k in range(n_classes):
-        p[k] = 0.0
-    for kk in range(start, end):
-        j = indices[kk]
-        x = data[kk]
-        for k in range(n_classes):
-            p[k] += coef[j, k] * x
+    k0 = 0
+    while k0 < n_classes:
+        width = block_width(n_classes - k0)
+        csr_block(data, indices, start, end, coef, k0, width, p)
+        k0 += width
     for k in range(n_classes):
         p[k] = scale[k] * p[k] + cstate[C_INTERCEPT, k]
 
