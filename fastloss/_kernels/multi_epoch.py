@@ -250,30 +250,21 @@ def csr_scores(data, indices, start, end, coef, scale, cstate, p):
 
 
 @jit()
-def class_derivatives(
-    mode, label, sw, class_weight, class_offset, p, loss_code, loss_params, compute_loss,
-    cstate, weight, dloss, loss_sums,
-):  # fmt: skip
-    """Each class's sample weight and loss derivative in its score, into
-    ``weight`` and ``dloss`` (n_classes,); the loss into ``loss_sums``."""
-    n_classes = p.shape[0]
-    if mode == OVR:
-        for k in range(n_classes):
-            if cstate[C_ACTIVE, k] == 0.0:
-                dloss[k] = 0.0
-                continue
-            positive = label == k + class_offset
-            y = 1.0 if positive else -1.0
-            w = sw * (class_weight[k] if positive else 1.0)
-            if compute_loss:
-                loss_sums[k] += w * loss_value(loss_code, y, p[k], loss_params)
-            d, clipped = clip_dloss(loss_derivative(loss_code, y, p[k], loss_params))
-            cstate[C_N_CLIPS, k] += clipped
-            weight[k], dloss[k] = w, d
-        return
+def ovr_target(positive, sw, class_weight):
+    """One-vs-rest target (+1 / -1) and sample weight of one class: the class
+    weight applies to the class's own samples only, as in scikit-learn."""
+    if positive:
+        return 1.0, sw * class_weight
+    return -1.0, sw * 1.0
+
+
+@jit()
+def joint_derivatives(mode, label, sw, class_weight, p, weight, dloss, loss_sums):
+    """A joint multiclass loss's gradient in the scores into ``dloss``, the
+    sample's weight (its class's weight times its own) into ``weight``."""
     w = sw * class_weight[label]
     loss_sums[label] += w * multiclass_loss_gradient(mode, label, p, dloss)
-    for k in range(n_classes):
+    for k in range(p.shape[0]):
         weight[k] = w
 
 
@@ -420,10 +411,21 @@ def multi_epoch_dense(
         i = order[s]
         row = X[i]
         dense_scores(row, coef, scale, cstate, p)
-        class_derivatives(
-            mode, labels[i], sample_weight[i], class_weight, class_offset, p, loss_code,
-            loss_params, compute_loss, cstate, weight, dloss, loss_sums,
-        )  # fmt: skip
+        # one-vs-rest reaches its scalar loss here, in the kernel's own body,
+        # through the two module-level names (see losses._scalar)
+        label, sw = labels[i], sample_weight[i]
+        if mode == OVR:
+            for k in range(n_classes):
+                if cstate[C_ACTIVE, k] == 0.0:
+                    dloss[k] = 0.0
+                    continue
+                y, weight[k] = ovr_target(label == k + class_offset, sw, class_weight[k])
+                if compute_loss:
+                    loss_sums[k] += weight[k] * loss_value(loss_code, y, p[k], loss_params)
+                dloss[k], clipped = clip_dloss(loss_derivative(loss_code, y, p[k], loss_params))
+                cstate[C_N_CLIPS, k] += clipped
+        else:
+            joint_derivatives(mode, label, sw, class_weight, p, weight, dloss, loss_sums)
         class_steps(hyper, cstate, weight, dloss, coef, avg_coef, scale, avg_a, avg_b, step)
         add_dense_row(coef, avg_coef, row, step, avg_a, is_averaging(avg_a))
         if l1 > 0.0:
@@ -461,10 +463,21 @@ def multi_epoch_csr(
         i = order[s]
         start, end = indptr[i], indptr[i + 1]
         csr_scores(data, indices, start, end, coef, scale, cstate, p)
-        class_derivatives(
-            mode, labels[i], sample_weight[i], class_weight, class_offset, p, loss_code,
-            loss_params, compute_loss, cstate, weight, dloss, loss_sums,
-        )  # fmt: skip
+        # one-vs-rest reaches its scalar loss here, in the kernel's own body,
+        # through the two module-level names (see losses._scalar)
+        label, sw = labels[i], sample_weight[i]
+        if mode == OVR:
+            for k in range(n_classes):
+                if cstate[C_ACTIVE, k] == 0.0:
+                    dloss[k] = 0.0
+                    continue
+                y, weight[k] = ovr_target(label == k + class_offset, sw, class_weight[k])
+                if compute_loss:
+                    loss_sums[k] += weight[k] * loss_value(loss_code, y, p[k], loss_params)
+                dloss[k], clipped = clip_dloss(loss_derivative(loss_code, y, p[k], loss_params))
+                cstate[C_N_CLIPS, k] += clipped
+        else:
+            joint_derivatives(mode, label, sw, class_weight, p, weight, dloss, loss_sums)
         class_steps(hyper, cstate, weight, dloss, coef, avg_coef, scale, avg_a, avg_b, step)
         add_csr_row(coef, avg_coef, data, indices, start, end, step, avg_a, is_averaging(avg_a))
         if l1 > 0.0:

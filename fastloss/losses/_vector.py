@@ -26,19 +26,24 @@ CRAMMER_SINGER = 2
 def softmax_loss_gradient(label, p, g):
     """Cross-entropy ``logsumexp(p) - p[label]``; ``g = softmax(p) - onehot(label)``.
 
-    Shifted by ``max(p)``, so exact for any scores (no overflow at 1e6).
+    Shifted by ``max(p)`` (no overflow at any score), and the log of the sum
+    taken as ``log1p`` of the other classes' terms, so that a small loss keeps
+    its relative precision.
     """
-    top = p[0]
+    top = 0
     for k in range(1, p.shape[0]):
-        top = max(top, p[k])
-    total = 0.0
+        if p[k] > p[top]:
+            top = k
+    rest = 0.0
     for k in range(p.shape[0]):
-        g[k] = math.exp(p[k] - top)
-        total += g[k]
+        g[k] = math.exp(p[k] - p[top])
+        if k != top:
+            rest += g[k]
+    total = 1.0 + rest
     for k in range(p.shape[0]):
         g[k] /= total
     g[label] -= 1.0
-    return top + math.log(total) - p[label]
+    return (p[top] - p[label]) + math.log1p(rest)
 
 
 @jit()
