@@ -265,7 +265,10 @@ def run(
         spec = multinomial[0].data
         log(f"multinomial vs LogisticRegression ({spec.shape_label})")
         data = datasets.get(spec) or make_dataset(spec, random_state)
-        result.logistic = compare_with_logistic_regression(data, epochs, repeat, random_state)
+        logistic_repeat = 1 if suite_name == "quick" else repeat
+        result.logistic = compare_with_logistic_regression(
+            data, epochs, logistic_repeat, random_state
+        )
     if cold_start:
         log("cold start: import + first fit in fresh processes")
         result.cold_start = measure_cold_start(repeat, cold_cache)
