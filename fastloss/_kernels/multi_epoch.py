@@ -30,10 +30,14 @@ loss_code, loss_params : int, float64 (n_params,)
 hyper : float64 (H_SIZE,)
     Schedule, penalty, averaging and flags (``_layout``); the step size
     ``eta0`` is per class, in ``cstate``.
-coef, avg_coef : X.dtype (n_features, n_classes), C-contiguous
-    Weights and averaged weights, one column a class, so that a feature's
-    weights for all classes are contiguous; updated in place.
-l1_q : float64 (n_features, n_classes)
+coef, avg_coef : X.dtype, C-contiguous
+    Weights and averaged weights, updated in place.  Dense: (n_classes,
+    n_features), a class's weights contiguous, so that each score is the
+    vectorised dot product of ``sgd_epoch`` (and every class computes exactly
+    what ``sgd_epoch_dense`` computes); CSR: (n_features, n_classes), a
+    feature's weights for all classes contiguous, so that a stored value
+    touches one cache line for all classes.
+l1_q : float64, the shape of ``coef``
     L1 penalty each weight has received, updated in place.
 cstate : float64 (C_SIZE, n_classes)
     Per-class intercepts, step counters, cumulative L1 penalty, step size,
@@ -46,8 +50,7 @@ loss_sums : float64 (n_classes,)
 
 Per class, the arithmetic is exactly that of ``sgd_epoch`` (same operations in
 the same order), so one-vs-rest here equals one ``sgd_epoch`` per class over
-the same order, up to the summation order of dense dot products (reassociated
-there, sequential here).
+the same order.
 """
 
 import numpy as np
@@ -68,7 +71,15 @@ from ._layout import (
     MIN_SCALE,
 )
 from ._prefetch import _prefetch, prefetch_range
-from ._weights import average_step, clip_dloss, step_size
+from ._weights import (
+    average_step,
+    clip_dloss,
+    finish_epoch,
+    l1_truncate,
+    shrink_or_fold,
+    step_size,
+)
+from .sgd_epoch import dense_dot
 
 __all__ = ["multi_epoch_dense", "multi_epoch_csr"]
 
@@ -140,52 +151,13 @@ def block_width(n_left):
 
 
 @jit()
-def dense_block(row, coef, k0, width, p):
-    """p[k0:k0 + width] = row @ coef[:, k0:k0 + width], each summed in feature order.
+def csr_block(data, indices, start, end, coef, k0, width, p):
+    """p[k0:k0 + width] = the CSR row ``start:end`` @ coef[:, k0:k0 + width], each
+    summed in stored order; coef (n_features, n_classes).
 
     The block's sums live in scalar variables (LLVM keeps them in vector
-    registers): accumulating in ``p`` would store and reload it every feature.
+    registers): accumulating in ``p`` would store and reload it every value.
     """
-    if width == 8:
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
-        for j in range(row.shape[0]):
-            x, w = row[j], coef[j]
-            a0 += w[k0] * x
-            a1 += w[k0 + 1] * x
-            a2 += w[k0 + 2] * x
-            a3 += w[k0 + 3] * x
-            a4 += w[k0 + 4] * x
-            a5 += w[k0 + 5] * x
-            a6 += w[k0 + 6] * x
-            a7 += w[k0 + 7] * x
-        p[k0], p[k0 + 1], p[k0 + 2], p[k0 + 3] = a0, a1, a2, a3
-        p[k0 + 4], p[k0 + 5], p[k0 + 6], p[k0 + 7] = a4, a5, a6, a7
-    elif width == 4:
-        a0 = a1 = a2 = a3 = 0.0
-        for j in range(row.shape[0]):
-            x, w = row[j], coef[j]
-            a0 += w[k0] * x
-            a1 += w[k0 + 1] * x
-            a2 += w[k0 + 2] * x
-            a3 += w[k0 + 3] * x
-        p[k0], p[k0 + 1], p[k0 + 2], p[k0 + 3] = a0, a1, a2, a3
-    elif width == 2:
-        a0 = a1 = 0.0
-        for j in range(row.shape[0]):
-            x, w = row[j], coef[j]
-            a0 += w[k0] * x
-            a1 += w[k0 + 1] * x
-        p[k0], p[k0 + 1] = a0, a1
-    else:
-        a0 = 0.0
-        for j in range(row.shape[0]):
-            a0 += coef[j, k0] * row[j]
-        p[k0] = a0
-
-
-@jit()
-def csr_block(data, indices, start, end, coef, k0, width, p):
-    """``dense_block`` over the stored values ``start:end`` of a CSR row."""
     if width == 8:
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
         for kk in range(start, end):
@@ -225,20 +197,15 @@ def csr_block(data, indices, start, end, coef, k0, width, p):
 
 @jit()
 def dense_scores(row, coef, scale, cstate, p):
-    """p[k] = scale[k] * (row @ coef[:, k]) + intercept[k], summed in feature order."""
-    n_classes = p.shape[0]
-    k0 = 0
-    while k0 < n_classes:
-        width = block_width(n_classes - k0)
-        dense_block(row, coef, k0, width, p)
-        k0 += width
-    for k in range(n_classes):
-        p[k] = scale[k] * p[k] + cstate[C_INTERCEPT, k]
+    """p[k] = scale[k] * (row @ coef[k]) + intercept[k]; coef (n_classes, n_features)."""
+    for k in range(p.shape[0]):
+        p[k] = scale[k] * dense_dot(coef[k], row) + cstate[C_INTERCEPT, k]
 
 
 @jit()
 def csr_scores(data, indices, start, end, coef, scale, cstate, p):
-    """``dense_scores`` over the stored values ``start:end`` of a CSR row."""
+    """p[k] = scale[k] * (row @ coef[:, k]) + intercept[k] over the stored values
+    ``start:end`` of a CSR row, in stored order; coef (n_features, n_classes)."""
     n_classes = p.shape[0]
     k0 = 0
     while k0 < n_classes:
@@ -269,27 +236,41 @@ def joint_derivatives(mode, label, sw, class_weight, p, weight, dloss, loss_sums
 
 
 @jit()
-def class_steps(hyper, cstate, weight, dloss, coef, avg_coef, scale, avg_a, avg_b, step):
+def class_steps(
+    hyper, cstate, weight, dloss, coef, avg_coef, class_major, scale, avg_a, avg_b, step
+):
     """Per class: step size, L2 shrink, intercept update; ``step[k]`` receives
-    the update of the class's stored weights per unit feature value."""
+    the update of the class's stored weights per unit feature value.
+
+    ``class_major``: ``coef`` is (n_classes, n_features), else its transpose.
+    """
     schedule = int(hyper[H_SCHEDULE])
     power_t, t0, alpha = hyper[H_POWER_T], hyper[H_OPTIMAL_T0], hyper[H_ALPHA]
     l2, l1 = hyper[H_L2] * alpha, hyper[H_L1] * alpha
     fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
-    last_t, last_eta0, eta = -1.0, -1.0, 0.0
+    active, t_row, eta0_row = cstate[C_ACTIVE], cstate[C_T], cstate[C_ETA0]
+    last_t, last_eta0, eta, factor = -1.0, -1.0, 0.0, 1.0
     for k in range(step.shape[0]):
-        if cstate[C_ACTIVE, k] == 0.0:
+        if active[k] == 0.0:
             step[k] = 0.0
             continue
-        t, eta0 = cstate[C_T, k], cstate[C_ETA0, k]
+        t, eta0 = t_row[k], eta0_row[k]
         if t != last_t or eta0 != last_eta0:  # classes usually share t: one pow
             eta = step_size(schedule, eta0, power_t, t0, alpha, t)
+            factor = max(0.0, 1.0 - eta * l2)
             last_t, last_eta0 = t, eta0
         update = -eta * weight[k] * dloss[k]
         if l2 > 0.0:
-            scale[k], avg_a[k], avg_b[k] = shrink_or_fold_column(
-                coef, avg_coef, k, scale[k], max(0.0, 1.0 - eta * l2), avg_a[k], avg_b[k]
-            )
+            if scale[k] * factor >= MIN_SCALE:
+                scale[k] *= factor
+            elif class_major:
+                scale[k], avg_a[k], avg_b[k] = shrink_or_fold(
+                    coef[k], avg_coef[k], scale[k], factor, avg_a[k], avg_b[k]
+                )
+            else:
+                scale[k], avg_a[k], avg_b[k] = shrink_or_fold_column(
+                    coef, avg_coef, k, scale[k], factor, avg_a[k], avg_b[k]
+                )
         step[k] = update / scale[k]
         if fit_intercept:
             cstate[C_INTERCEPT, k] += update
@@ -298,20 +279,22 @@ def class_steps(hyper, cstate, weight, dloss, coef, avg_coef, scale, avg_a, avg_
 
 
 @jit()
-def add_dense_row(coef, avg_coef, row, step, avg_a, averaging):
-    """coef[j, :] += step * row[j] for every feature j, and the lazy average's
-    correction.  One call a sample (a call per feature would not be inlined)."""
-    n_classes = step.shape[0]
-    for j in range(row.shape[0]):
-        x = row[j]
-        if averaging:
-            for k in range(n_classes):
-                d = step[k] * x
-                coef[j, k] += d
-                avg_coef[j, k] -= avg_a[k] * d
+def add_dense_row(coef, avg_coef, row, step, avg_a):
+    """coef[k] += step[k] * row for every class with a step, and the lazy
+    average's correction; coef (n_classes, n_features)."""
+    for k in range(step.shape[0]):
+        c, a = step[k], avg_a[k]
+        if c == 0.0:
+            continue
+        w, v = coef[k], avg_coef[k]
+        if a != 0.0:
+            for j in range(row.shape[0]):
+                d = c * row[j]
+                w[j] += d
+                v[j] -= a * d
         else:
-            for k in range(n_classes):
-                coef[j, k] += step[k] * x
+            for j in range(row.shape[0]):
+                w[j] += c * row[j]
 
 
 @jit()
@@ -341,10 +324,16 @@ def truncate_features(coef, avg_coef, l1_q, j, cstate, scale, avg_a):
 
 @jit()
 def truncate_dense_row(coef, avg_coef, l1_q, row, cstate, scale, avg_a):
-    """L1-truncate the weights of the row's non-zero features."""
-    for j in range(row.shape[0]):
-        if row[j] != 0.0:
-            truncate_features(coef, avg_coef, l1_q, j, cstate, scale, avg_a)
+    """L1-truncate every active class's weights of the row's non-zero features;
+    coef (n_classes, n_features)."""
+    for k in range(scale.shape[0]):
+        if cstate[C_ACTIVE, k] == 0.0:
+            continue
+        u, a = cstate[C_L1_U, k], avg_a[k]
+        for j in range(row.shape[0]):
+            if row[j] != 0.0:
+                delta = l1_truncate(coef[k], l1_q[k], j, u, scale[k])
+                avg_coef[k, j] -= a * delta
 
 
 @jit()
@@ -379,6 +368,14 @@ def finish_step(hyper, cstate, scale, avg_a, avg_b):
 
 
 @jit()
+def finish_epoch_rows(coef, avg_coef, scale, avg_a, avg_b):
+    """Materialise every class's lazy average and weight scale; coef
+    (n_classes, n_features)."""
+    for k in range(scale.shape[0]):
+        finish_epoch(coef[k], avg_coef[k], scale[k], avg_a[k], avg_b[k])
+
+
+@jit()
 def finish_epoch_columns(coef, avg_coef, scale, avg_a, avg_b):
     """Materialise every class's lazy average and weight scale."""
     for k in range(scale.shape[0]):
@@ -393,7 +390,7 @@ def multi_epoch_dense(
     loss_params, hyper, coef, avg_coef, l1_q, cstate, loss_sums,
 ):  # fmt: skip
     """One epoch over the rows ``X[order]`` for every class; see the module docstring."""
-    n_features, n_classes = X.shape[1], coef.shape[1]
+    n_features, n_classes = X.shape[1], coef.shape[0]
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
     l1 = hyper[H_L1] * hyper[H_ALPHA]
     scale, avg_a, avg_b = np.ones(n_classes), np.zeros(n_classes), np.ones(n_classes)
@@ -426,13 +423,13 @@ def multi_epoch_dense(
                 cstate[C_N_CLIPS, k] += clipped
         else:
             joint_derivatives(mode, label, sw, class_weight, p, weight, dloss, loss_sums)
-        class_steps(hyper, cstate, weight, dloss, coef, avg_coef, scale, avg_a, avg_b, step)
-        add_dense_row(coef, avg_coef, row, step, avg_a, is_averaging(avg_a))
+        class_steps(hyper, cstate, weight, dloss, coef, avg_coef, True, scale, avg_a, avg_b, step)
+        add_dense_row(coef, avg_coef, row, step, avg_a)
         if l1 > 0.0:
             truncate_dense_row(coef, avg_coef, l1_q, row, cstate, scale, avg_a)
         finish_step(hyper, cstate, scale, avg_a, avg_b)
 
-    finish_epoch_columns(coef, avg_coef, scale, avg_a, avg_b)
+    finish_epoch_rows(coef, avg_coef, scale, avg_a, avg_b)
 
 
 @jit()
@@ -478,7 +475,7 @@ def multi_epoch_csr(
                 cstate[C_N_CLIPS, k] += clipped
         else:
             joint_derivatives(mode, label, sw, class_weight, p, weight, dloss, loss_sums)
-        class_steps(hyper, cstate, weight, dloss, coef, avg_coef, scale, avg_a, avg_b, step)
+        class_steps(hyper, cstate, weight, dloss, coef, avg_coef, False, scale, avg_a, avg_b, step)
         add_csr_row(coef, avg_coef, data, indices, start, end, step, avg_a, is_averaging(avg_a))
         if l1 > 0.0:
             truncate_csr_row(coef, avg_coef, l1_q, data, indices, start, end, cstate, scale, avg_a)

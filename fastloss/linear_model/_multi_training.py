@@ -45,21 +45,35 @@ from ._training import (
 
 @dataclass
 class ClassBlock:
-    """Trainable state of a block of classes; arrays (n_features, n_block)."""
+    """Trainable state of a block of classes.
+
+    ``coef``, ``avg_coef`` and ``l1_received`` are (n_block, n_features) when
+    ``class_major`` (for dense data), else (n_features, n_block) (for CSR data),
+    as ``_kernels.multi_epoch`` expects.
+    """
 
     coef: np.ndarray
     avg_coef: np.ndarray
     l1_received: np.ndarray
     cstate: np.ndarray  # float64 (C_SIZE, n_block), rows multi_epoch.C_*
     offset: int  # index of the block's first class
+    class_major: bool
 
     @property
     def n_classes(self) -> int:
-        return self.coef.shape[1]
+        return self.cstate.shape[1]
+
+    def weights(self, name: str, k: int) -> np.ndarray:
+        """Class ``k``'s row (n_features,) of array ``name`` (a view)."""
+        array = getattr(self, name)
+        return array[k] if self.class_major else array[:, k]
 
 
-def blocks_from_states(states: list[LinearState], eta0: float, n_blocks: int) -> list[ClassBlock]:
+def blocks_from_states(
+    states: list[LinearState], eta0: float, n_blocks: int, class_major: bool
+) -> list[ClassBlock]:
     """Split per-class states into ``n_blocks`` contiguous blocks of classes (copies)."""
+    axis = 0 if class_major else 1
     blocks = []
     for part in np.array_split(np.arange(len(states)), n_blocks):
         chosen = [states[k] for k in part]
@@ -72,11 +86,12 @@ def blocks_from_states(states: list[LinearState], eta0: float, n_blocks: int) ->
         cstate[M.C_ACTIVE] = 1.0
         blocks.append(
             ClassBlock(
-                coef=np.stack([s.coef for s in chosen], axis=1),
-                avg_coef=np.stack([s.avg_coef for s in chosen], axis=1),
-                l1_received=np.stack([s.l1_received for s in chosen], axis=1),
+                coef=np.stack([s.coef for s in chosen], axis=axis),
+                avg_coef=np.stack([s.avg_coef for s in chosen], axis=axis),
+                l1_received=np.stack([s.l1_received for s in chosen], axis=axis),
                 cstate=cstate,
                 offset=int(part[0]),
+                class_major=class_major,
             )
         )
     return blocks
@@ -90,9 +105,9 @@ def states_from_blocks(blocks: list[ClassBlock], n_iter: np.ndarray) -> list[Lin
         for k in range(block.n_classes):
             states.append(
                 LinearState(
-                    coef=block.coef[:, k].copy(),
-                    avg_coef=block.avg_coef[:, k].copy(),
-                    l1_received=block.l1_received[:, k].copy(),
+                    coef=block.weights("coef", k).copy(),
+                    avg_coef=block.weights("avg_coef", k).copy(),
+                    l1_received=block.weights("l1_received", k).copy(),
                     intercept=float(c[M.C_INTERCEPT, k]),
                     avg_intercept=float(c[M.C_AVG_INTERCEPT, k]),
                     t=float(c[M.C_T, k]),
@@ -108,11 +123,11 @@ def class_model(block: ClassBlock, k: int, settings: Settings):
     with (as ``_training.model_weights``)."""
     c = block.cstate
     if settings.average and settings.average <= c[M.C_T, k] - 1:
-        return block.avg_coef[:, k], c[M.C_AVG_INTERCEPT, k]
+        return block.weights("avg_coef", k), c[M.C_AVG_INTERCEPT, k]
+    coef = block.weights("coef", k)
     if settings.penalized and settings.l1_ratio > 0:
-        coef = apply_pending_l1(block.coef[:, k], block.l1_received[:, k], c[M.C_L1_U, k])
-        return coef, c[M.C_INTERCEPT, k]
-    return block.coef[:, k], c[M.C_INTERCEPT, k]
+        coef = apply_pending_l1(coef, block.weights("l1_received", k), c[M.C_L1_U, k])
+    return coef, c[M.C_INTERCEPT, k]
 
 
 def _run_block(X, labels, sample_weight, class_weight, order, mode, settings, hyper, block):
@@ -153,6 +168,7 @@ def _run_mixed(pool, n_threads, run_args, order, mode, settings, hyper, block):
             block.l1_received.copy(),
             block.cstate.copy(),
             block.offset,
+            block.class_major,
         )
         for _ in parts
     ]
@@ -231,7 +247,7 @@ def train_multi(
     else:
         n_threads = max(1, min(n_threads, train_idx.shape[0] // MIN_ROWS_PER_THREAD))
         n_blocks = 1
-    blocks = blocks_from_states(states, settings.eta0, n_blocks)
+    blocks = blocks_from_states(states, settings.eta0, n_blocks, not sp.issparse(X))
     args = (X, labels, sample_weight, class_weight, train_idx, settings, mode, blocks, seed)
     if n_threads > 1:
         with ThreadPoolExecutor(n_threads) as pool:
