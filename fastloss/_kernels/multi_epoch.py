@@ -97,7 +97,7 @@ C_SIZE = 7
 AHEAD = 8
 
 
-# ------------------------------------------------------------ column helpers
+# ----------------------- helpers for the CSR layout, coef (n_features, n_classes)
 @jit()
 def fold_average_column(coef, avg_coef, k, avg_a, avg_b):
     """Materialise class k's lazy average into ``avg_coef[:, k]``."""
@@ -299,7 +299,8 @@ def add_dense_row(coef, avg_coef, row, step, avg_a):
 
 @jit()
 def add_csr_row(coef, avg_coef, data, indices, start, end, step, avg_a, averaging):
-    """``add_dense_row`` over the stored values ``start:end`` of a CSR row."""
+    """coef[j, :] += step * x for each stored value x of feature j in ``start:end``
+    of a CSR row, and the lazy average's correction; coef (n_features, n_classes)."""
     n_classes = step.shape[0]
     for kk in range(start, end):
         j, x = indices[kk], data[kk]
@@ -315,7 +316,7 @@ def add_csr_row(coef, avg_coef, data, indices, start, end, step, avg_a, averagin
 
 @jit()
 def truncate_features(coef, avg_coef, l1_q, j, cstate, scale, avg_a):
-    """L1-truncate feature j's weight of every active class."""
+    """L1-truncate feature j's weight of every active class; coef (n_features, n_classes)."""
     for k in range(scale.shape[0]):
         if cstate[C_ACTIVE, k] != 0.0:
             delta = l1_truncate_cell(coef, l1_q, j, k, cstate[C_L1_U, k], scale[k])
@@ -338,7 +339,8 @@ def truncate_dense_row(coef, avg_coef, l1_q, row, cstate, scale, avg_a):
 
 @jit()
 def truncate_csr_row(coef, avg_coef, l1_q, data, indices, start, end, cstate, scale, avg_a):
-    """``truncate_dense_row`` over the stored values ``start:end`` of a CSR row."""
+    """L1-truncate every active class's weights of the CSR row's non-zero stored
+    features; coef (n_features, n_classes)."""
     for kk in range(start, end):
         if data[kk] != 0.0:
             truncate_features(coef, avg_coef, l1_q, indices[kk], cstate, scale, avg_a)
@@ -377,7 +379,8 @@ def finish_epoch_rows(coef, avg_coef, scale, avg_a, avg_b):
 
 @jit()
 def finish_epoch_columns(coef, avg_coef, scale, avg_a, avg_b):
-    """Materialise every class's lazy average and weight scale."""
+    """Materialise every class's lazy average and weight scale; coef
+    (n_features, n_classes)."""
     for k in range(scale.shape[0]):
         fold_average_column(coef, avg_coef, k, avg_a[k], avg_b[k])
         scale_column(coef, k, scale[k])
