@@ -11,7 +11,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ..losses import CLASSIFICATION_LOSSES, Loss
+from ..losses import CLASSIFICATION_LOSSES, Loss, MulticlassLoss
 from ._base import BaseSGD, atomic_fit, check_init, initial_states
 from ._input import check_sparse_structure
 from ._multiclass import resolve_multi_class, train_classes
@@ -292,7 +292,7 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
             self._set_solution(states, settings, loss, X.dtype, flat=False)
             self.classes_ = classes
             return
-        if hasattr(loss, "binary_loss"):  # a multiclass loss on two classes
+        if isinstance(loss, MulticlassLoss):  # on two classes: its binary equivalent
             settings = self._settings(loss.binary_loss(), max_iter)
         positives = [classes[1]] if binary else list(classes)
         n_models = len(positives)
