@@ -13,9 +13,8 @@ from sklearn.utils import check_random_state
 
 from ..losses import Hinge, LogLoss, Loss, MulticlassHinge, MulticlassLoss, Multinomial
 from ..losses._vector import OVR
+from ._base import MAX_INT, initial_states
 from ._multi_training import train_multi
-
-MAX_INT = np.iinfo(np.int32).max
 
 
 def resolve_multi_class(loss: Loss, multi_class: str) -> Loss:
@@ -66,8 +65,6 @@ def train_classes(estimator, X, y, classes, sample_weight, class_weight, setting
     -------
     list of LinearState, one a class
     """
-    from ._base import initial_states
-
     train_idx, val_idx = split
     labels = np.searchsorted(classes, y).astype(np.int64)
     class_weight = np.ascontiguousarray(class_weight, dtype=np.float64)
