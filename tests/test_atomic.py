@@ -9,7 +9,7 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 
 import fastloss
-from fastloss.linear_model import _training
+from fastloss.linear_model import _multi_training, _training
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +39,18 @@ def _fail_by(cause, est, X, y, monkeypatch):
         X = X * 1e5
         est.set_params(loss="squared_hinge", learning_rate="constant", eta0=1e3)
     elif cause == "interrupt":
-        calls = {"n": 0}
-        real_epoch = _training._run_epoch
-
-        def interrupted(*args):
-            calls["n"] += 1
-            if calls["n"] == 2:  # after the first class's first epoch
+        # the first compiled epoch runs (updating the weights in place), then
+        # raises: a binary epoch, or, for these three classes, the multi-output
+        # epoch that trains them all
+        def interrupting(real_epoch):
+            def interrupted(*args):
+                real_epoch(*args)
                 raise KeyboardInterrupt
-            return real_epoch(*args)
 
-        monkeypatch.setattr(_training, "_run_epoch", interrupted)
+            return interrupted
+
+        monkeypatch.setattr(_training, "_run_epoch", interrupting(_training._run_epoch))
+        monkeypatch.setattr(_multi_training, "_run_block", interrupting(_multi_training._run_block))
     return X, y
 
 

@@ -232,3 +232,25 @@ class SilentCallback:
 )
 def test_sklearn_checks_with_callbacks(estimator, check):
     check(estimator)
+
+
+def test_scoring_monitor_on_a_multinomial_model():
+    """A joint multiclass model is one epoch task an epoch, scored with that
+    epoch's full (n_classes, n_features) model."""
+    X, y = make_classification(n_samples=300, n_features=8, n_classes=3, n_informative=5)
+    kw = {"multi_class": "multinomial", "tol": None, "random_state": 0}
+    monitor = ScoringMonitor(scoring="accuracy")
+    est = SGDClassifier(max_iter=5, **kw).set_callbacks(monitor).fit(X, y)
+    rows = [r for r in monitor.get_logs().data if r["task_name"] == "epoch"]
+    expected = [
+        accuracy_score(y, SGDClassifier(max_iter=k, **kw).fit(X, y).predict(X)) for k in range(1, 6)
+    ]
+    np.testing.assert_allclose([r["accuracy"] for r in rows], expected, rtol=1e-12)
+    assert est.loss_curve_.shape == (5,)
+
+
+def test_a_callback_can_stop_a_multinomial_model():
+    X, y = make_classification(n_samples=300, n_features=8, n_classes=3, n_informative=5)
+    est = SGDClassifier(multi_class="multinomial", tol=None, max_iter=50, random_state=0)
+    est.set_callbacks(TaskRecorder(stop_after_epoch=1)).fit(X, y)
+    assert est.n_iter_ == 2 and est.loss_curve_.shape == (2,)

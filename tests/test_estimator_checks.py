@@ -9,6 +9,7 @@ from fastloss.losses import (
     FocalLoss,
     LogCosh,
     Loss,
+    MulticlassHinge,
     Quantile,
 )
 from fastloss.optim import Cosine, Momentum
@@ -119,6 +120,11 @@ ESTIMATORS = (
         SGDRegressor(
             optimizer=Momentum(nesterov=True), batch_size=8, learning_rate=Cosine(decay_steps=500)
         ),
+    ]
+    # the joint multiclass models
+    + [
+        SGDClassifier(loss="log_loss", multi_class="multinomial"),
+        SGDClassifier(loss=MulticlassHinge()),
     ]
 )
 

@@ -36,6 +36,7 @@ __all__ = [
     "FitQuality",
     "fit_quality",
     "make_estimators",
+    "multiclass_objective",
     "quiet_fit",
     "time_epochs",
     "training_objective",
@@ -204,16 +205,45 @@ def training_objective(estimator, loss, X, y: np.ndarray) -> float:
     Returns
     -------
     float
-        For one-vs-rest models, the mean over the per-class problems.
+        For one-vs-rest models, the mean over the per-class problems; with a
+        multiclass loss (a ``multi_class="multinomial"`` model's
+        ``loss_function_``), that loss of all classes' scores
+        (:func:`multiclass_objective`), for both models.
     """
     alpha = estimator.get_params()["alpha"]
     coef = np.atleast_2d(np.asarray(estimator.coef_, dtype=np.float64))
     intercept = np.ravel(estimator.intercept_)
+    if getattr(loss, "is_multiclass", False):  # Multinomial, MulticlassHinge
+        if coef.shape[0] > 1:
+            return multiclass_objective(loss, coef, intercept, estimator.classes_, X, y, alpha)
+        loss = loss.binary_loss()
     values = [
         loss(target, np.asarray(X @ w, dtype=np.float64).ravel() + b) + 0.5 * alpha * float(w @ w)
         for target, w, b in zip(_targets(estimator, y), coef, intercept, strict=True)
     ]
     return float(np.mean(values))
+
+
+def multiclass_objective(loss, coef, intercept, classes, X, y, alpha: float) -> float:
+    """Mean multiclass loss of the scores of all classes plus ``alpha/2 ||W||^2``.
+
+    Parameters
+    ----------
+    loss : fastloss.losses.MulticlassLoss
+    coef : ndarray (n_classes, n_features)
+    intercept : ndarray (n_classes,)
+    classes : ndarray (n_classes,)
+        The model's ``classes_``; ``y`` is encoded as indices into it.
+    X, y : training data
+    alpha : float
+
+    Returns
+    -------
+    float
+    """
+    raw = np.asarray(X @ coef.T, dtype=np.float64) + intercept
+    labels = np.searchsorted(classes, y)
+    return float(loss(labels, raw) + 0.5 * alpha * float(np.sum(coef * coef)))
 
 
 def _traced_fit(estimator, X, y) -> float:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..plot._matplotlib import INSTALL_HINT
 from ..plot._speedups import speedup_figure
+from ._logistic import format_logistic
 from ._run import BenchResult, CaseResult
 
 __all__ = ["format_report", "format_table", "write_json", "write_png"]
@@ -114,13 +115,15 @@ def format_report(result: BenchResult) -> str:
         "fl/stream, fl/random: fastloss's epoch over one pass over X in row order / in random"
         " order (dense only)",
         f"obj: mean training loss (fastloss's loss_function_ for both) + alpha/2 ||w||^2 after"
-        f" {e} epochs; OvR: mean over classes",
+        f" {e} epochs; OvR: mean over classes; multinomial: softmax cross-entropy",
         "score: held-out accuracy (acc) or R^2; MiB: tracemalloc peak during that fit"
         " (Numba / C allocations not traced)",
         "*: fastloss-only option, compared with scikit-learn's plain single-threaded fit",
     ]
     if result.cases:
         lines.append(f"geometric mean speedup: {result.geometric_mean_speedup:.2f}x")
+    if result.logistic is not None:
+        lines += ["", *format_logistic(result.logistic)]
     cold = _cold_start_lines(result)
     if cold:
         lines += ["", *cold]

@@ -11,6 +11,7 @@ import numpy as np
 
 from ._cold import ColdStart, measure_cold_start
 from ._floors import Floors, measure_floors
+from ._logistic import LogisticComparison, compare_with_logistic_regression
 from ._measure import (
     EpochTiming,
     FitQuality,
@@ -89,6 +90,9 @@ class BenchResult:
     repeat : int
     cases : list of CaseResult
     cold_start : ColdStart or None
+    logistic : LogisticComparison or None
+        Multinomial SGD against one-vs-rest SGD and LogisticRegression, on
+        the dataset of the suite's multinomial case.
     seconds : float
         Wall time of the whole run.
     """
@@ -98,6 +102,7 @@ class BenchResult:
     repeat: int
     cases: list[CaseResult] = field(default_factory=list)
     cold_start: ColdStart | None = None
+    logistic: LogisticComparison | None = None
     seconds: float = 0.0
 
     @property
@@ -122,6 +127,7 @@ class BenchResult:
                 "warm_ratio": cold.warm_ratio,
                 "cold_cache_ratio": cold.cold_cache_ratio,
             },
+            "multinomial_vs_logistic": None if self.logistic is None else self.logistic.to_dict(),
             "memory_measure": "tracemalloc peak during one fit (NumPy/Python allocations)",
         }
 
@@ -210,6 +216,7 @@ def run(
     cold_start: bool = True,
     cold_cache: bool = True,
     floors: bool = True,
+    logistic: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> BenchResult:
     """Run a benchmark suite.
@@ -234,6 +241,9 @@ def run(
         With ``cold_start``, also measure it with an empty Numba cache.
     floors : bool, default=True
         Measure the streaming and random-order memory floors of dense cases.
+    logistic : bool, default=True
+        Compare multinomial SGD with one-vs-rest SGD and LogisticRegression on
+        the data of the first multinomial case, if there is one.
     log : callable, optional
         Called with a progress message as each step starts (see :class:`Progress`).
 
@@ -262,6 +272,15 @@ def run(
         )
         result.cases.append(
             run_case(case, datasets[case.data], epochs, repeat, random_state, floors)
+        )
+    multinomial = [c for c in cases if c.fastloss_only.get("multi_class") == "multinomial"]
+    if logistic and multinomial:
+        spec = multinomial[0].data
+        log(f"multinomial vs LogisticRegression ({spec.shape_label})")
+        data = datasets.get(spec) or make_dataset(spec, random_state)
+        logistic_repeat = 1 if suite_name == "quick" else repeat
+        result.logistic = compare_with_logistic_regression(
+            data, epochs, logistic_repeat, random_state
         )
     if cold_start:
         log("cold start: import + first fit in fresh processes")

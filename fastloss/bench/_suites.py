@@ -201,6 +201,12 @@ def _full_cases(scale: float) -> list[Case]:
             {"n_jobs": 2},
         ),
         Case(
+            "10-class multinomial*",
+            DataSpec("multiclass", _rows(100_000, scale), 100),
+            {"loss": "log_loss"},
+            {"multi_class": "multinomial"},
+        ),
+        Case(
             "regression squared",
             DataSpec("regression", _rows(500_000, scale), 100),
             {"loss": "squared_error"},
@@ -231,6 +237,12 @@ def _quick_cases(scale: float) -> list[Case]:
             "10-class OvR n_jobs=2",
             DataSpec("multiclass", _rows(50_000, scale), 100),
             {"n_jobs": 2},
+        ),
+        Case(
+            "10-class multinomial*",
+            DataSpec("multiclass", _rows(50_000, scale), 100),
+            {"loss": "log_loss"},
+            {"multi_class": "multinomial"},
         ),
         Case(
             "regression huber",

@@ -11,11 +11,17 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ..losses import CLASSIFICATION_LOSSES, EXTRA_CLASSIFICATION_LOSSES, Loss
+from ..losses import (
+    CLASSIFICATION_LOSSES,
+    EXTRA_CLASSIFICATION_LOSSES,
+    Loss,
+    MulticlassLoss,
+)
 from ..losses._base import TARGET_DOMAINS
 from ._base import BaseSGD, atomic_fit, check_init, initial_states
 from ._callbacks import fit_callbacks, linear_attributes
 from ._input import check_sparse_structure
+from ._multiclass import resolve_multi_class, train_classes
 
 
 class SGDClassifier(LinearClassifierMixin, BaseSGD):
@@ -23,8 +29,9 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
 
     A drop-in replacement for :class:`sklearn.linear_model.SGDClassifier`: the
     same parameters, defaults, methods and fitted attributes, with the epoch
-    loop compiled by Numba.  Multiclass problems are solved one-vs-rest, the
-    classes in parallel threads with ``n_jobs``.
+    loop compiled by Numba.  Multiclass problems are solved one-vs-rest, all
+    classes from one read of each row an epoch, or jointly with
+    ``multi_class="multinomial"``.
 
     Parameters
     ----------
@@ -59,11 +66,12 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         "squared_epsilon_insensitive" losses given by name.
     n_jobs : int, default=None
         Threads (``None`` means 1, -1 all cores).  One-vs-rest classes train in
-        parallel; a binary model splits every epoch over the threads, each on a
-        private copy of the weights, averaged after the epoch (a fastloss
-        addition: scikit-learn cannot parallelise one model).  Results are
-        reproducible for a given ``n_jobs``, but a binary model fitted with
-        ``n_jobs=2`` differs from one fitted with ``n_jobs=1``.
+        blocks of classes, one a thread, each reading every row once an epoch,
+        with results independent of ``n_jobs``.  A binary or multinomial model
+        splits every epoch's rows over the threads, each on a private copy of
+        the weights, averaged after the epoch (a fastloss addition:
+        scikit-learn cannot parallelise one model); its results are
+        reproducible for a given ``n_jobs``, but differ from ``n_jobs=1``.
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffling and the early-stopping split.
     learning_rate : {"optimal", "constant", "invscaling", "adaptive"} or Schedule, default="optimal"
@@ -94,6 +102,16 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
     batch_size : int, default=1
         Rows per update (a fastloss addition): 1 is scikit-learn's per-sample
         SGD; larger values average the gradient over mini-batches.
+    multi_class : {"ovr", "multinomial"}, default="ovr"
+        How more than two classes are learnt (a fastloss addition).  ``"ovr"``:
+        one binary model per class, as scikit-learn.  ``"multinomial"``: one
+        joint model, with ``loss="log_loss"`` the softmax cross-entropy
+        (:class:`fastloss.losses.Multinomial`, ``predict_proba`` is the
+        softmax) and with ``loss="hinge"`` the Crammer-Singer multiclass hinge
+        (:class:`fastloss.losses.MulticlassHinge`); passing either loss object
+        selects it too.  With two classes both reduce to one weight vector
+        trained on log loss or hinge, as scikit-learn's ``LogisticRegression``
+        fits one row for binary problems.
 
     Attributes
     ----------
@@ -134,6 +152,7 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         **BaseSGD._parameter_constraints,
         "loss": [StrOptions(set(CLASSIFICATION_LOSSES) | set(EXTRA_CLASSIFICATION_LOSSES)), Loss],
         "class_weight": [StrOptions({"balanced"}), dict, None],
+        "multi_class": [StrOptions({"ovr", "multinomial"})],
     }
 
     def __init__(
@@ -162,6 +181,7 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         average=False,
         optimizer="sgd",
         batch_size=1,
+        multi_class="ovr",
     ):
         self.loss = loss
         self.penalty = penalty
@@ -186,10 +206,11 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         self.average = average
         self.optimizer = optimizer
         self.batch_size = batch_size
+        self.multi_class = multi_class
 
     def _resolve_loss(self):
-        loss = super()._resolve_loss()
-        if loss._target_domain() not in ("binary", "real"):
+        loss = resolve_multi_class(super()._resolve_loss(), self.multi_class)
+        if not isinstance(loss, MulticlassLoss) and loss._target_domain() not in ("binary", "real"):
             raise ValueError(
                 f"{loss!r} takes targets {TARGET_DOMAINS[loss._target_domain()]}, but "
                 "SGDClassifier trains on targets in {-1, +1}. Use it with "
@@ -300,6 +321,23 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
             train_idx, val_idx = np.arange(y.shape[0], dtype=np.int64), None
 
         binary = classes.shape[0] == 2
+        joint = isinstance(loss, MulticlassLoss)
+        if not binary and joint and settings.optim is not None:
+            raise ValueError(
+                f"The joint multiclass loss {loss!r} trains with plain SGD only; got "
+                f"optimizer={self.optimizer!r}, batch_size={self.batch_size!r}, "
+                f"learning_rate={self.learning_rate!r}. Use optimizer='sgd', batch_size=1 "
+                "and one of scikit-learn's learning_rate names, or multi_class='ovr'."
+            )
+        if not binary and settings.optim is None:
+            # every class from one read of each row (other optimizers: one-vs-rest
+            # problems below, one per class)
+            split = (train_idx, val_idx)
+            weights = (given_weight, sample_weight, class_weight)
+            self._train_classes(X, y, classes, weights, loss, settings, split, init)
+            return
+        if joint:  # on two classes: its binary equivalent
+            settings = self._settings(loss.binary_loss(), max_iter)
         positives = [classes[1]] if binary else list(classes)
         n_models = len(positives)
         states = initial_states(n_models, X.shape[1], X.dtype, **init)
@@ -316,6 +354,36 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         reconstruct = linear_attributes(False, X.dtype, classes_=classes, loss_function_=loss)
         with fit_callbacks(self, X, y, given_weight, n_models, max_iter, reconstruct) as callbacks:
             states = self._train_problems(X, problems, settings, train_idx, self.n_jobs, callbacks)
+            self._set_solution(states, settings, loss, X.dtype, flat=False)
+            self._record_curves(states, continued="t" in init or self.warm_start)
+            self.classes_ = classes
+
+    def _train_classes(self, X, y, classes, weights, loss, settings, split, init):
+        """Train more than two classes with the multi-output kernel and set attributes.
+
+        ``weights``: the sample weights as given, as used (class weights not
+        folded in) and the class weights (n_classes,).
+        """
+        given_weight, sample_weight, class_weight = weights
+        joint = isinstance(loss, MulticlassLoss)
+        dtype = X.dtype
+
+        def reconstruct(coefs, intercepts):  # a joint model after one epoch
+            return {
+                "coef_": np.array(coefs, dtype=dtype),
+                "intercept_": np.array(intercepts, dtype=dtype),
+                "classes_": classes,
+                "loss_function_": loss,
+            }
+
+        n_models = 1 if joint else classes.shape[0]
+        max_iter = settings.max_iter
+        with fit_callbacks(self, X, y, given_weight, n_models, max_iter, reconstruct) as callbacks:
+            if all(c is None for c in callbacks):
+                callbacks = None
+            states = train_classes(
+                self, X, y, classes, sample_weight, class_weight, settings, split, init, callbacks
+            )
             self._set_solution(states, settings, loss, X.dtype, flat=False)
             self._record_curves(states, continued="t" in init or self.warm_start)
             self.classes_ = classes
@@ -350,10 +418,11 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
 
     @available_if(_check_proba)
     def predict_proba(self, X):
-        """Probability estimates (log loss and modified Huber).
+        """Probability estimates (log loss, modified Huber and multinomial).
 
         Binary probabilities come from the loss's link; one-vs-rest ones are
-        normalised over the classes, as scikit-learn does.
+        normalised over the classes, as scikit-learn does; a multinomial model's
+        are the softmax of :meth:`decision_function`.
 
         Parameters
         ----------

@@ -23,6 +23,7 @@ from ._classification import (
 )
 from ._glm import CrossEntropy, Poisson, Tweedie
 from ._link import IdentityLink, LogitLink, LogLink
+from ._multiclass import MulticlassHinge, MulticlassLoss, Multinomial
 from ._regression import (
     EpsilonInsensitive,
     Huber,
@@ -55,6 +56,9 @@ __all__ = [
     "LogLink",
     "check_loss",
     "LossCheckReport",
+    "Multinomial",
+    "MulticlassHinge",
+    "MulticlassLoss",
     "CLASSIFICATION_LOSSES",
     "REGRESSION_LOSSES",
     "EXTRA_CLASSIFICATION_LOSSES",

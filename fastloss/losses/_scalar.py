@@ -37,6 +37,8 @@ TWEEDIE = 14
 #: Code of user-defined losses: kernels reach them through a specialised copy
 #: (``fastloss._kernels._specialise``), never through this switch.
 USER_DEFINED = -1
+#: Multiclass losses have no scalar kernel: the multi-output kernel switches on their mode.
+MULTICLASS = -2
 
 #: Largest argument given to ``exp`` by the log-link losses: exp(300) ~ 2e130
 #: and its square are finite, so an exploding prediction gives a huge value and

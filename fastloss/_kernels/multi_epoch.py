@@ -1,0 +1,487 @@
+"""One SGD epoch that trains one linear model per class from one read of each row.
+
+scikit-learn's one-vs-rest reads X once per class per epoch; these kernels read
+each row once and update every class's weights from it, which is what a
+shuffled epoch (bound by memory latency, see DESIGN.md) needs.  The same loop
+serves the joint multiclass losses (softmax, Crammer-Singer), whose gradient
+couples the classes.
+
+Both kernels share their arguments:
+
+X / (data, indices, indptr)
+    As in ``sgd_epoch``: dense (n_samples, n_features) C-contiguous, or CSR.
+labels : int64 (n_samples,)
+    Class index of each row.
+sample_weight : float64 (n_samples,)
+class_weight : float64 (n_classes,)
+    Weight of each class of this block of classes.  One-vs-rest multiplies it
+    into the weight of the class's positive samples only (scikit-learn's
+    semantics); the joint modes into every sample of that class.
+class_offset : int
+    Global index of this block's first class: one-vs-rest classes can be
+    split into blocks trained by separate threads.
+order : int64 (n_steps,)
+    Rows to visit, in order.
+mode : int
+    ``OVR``, ``MULTINOMIAL`` or ``CRAMMER_SINGER`` (``losses._vector``).
+loss_code, loss_params : int, float64 (n_params,)
+    The scalar loss of one-vs-rest (``losses._scalar``), reached only through
+    ``loss_value`` / ``loss_derivative``; unused by the joint modes.
+hyper : float64 (H_SIZE,)
+    Schedule, penalty, averaging and flags (``_layout``); the step size
+    ``eta0`` is per class, in ``cstate``.
+coef, avg_coef : X.dtype, C-contiguous
+    Weights and averaged weights, updated in place.  Dense: (n_classes,
+    n_features), a class's weights contiguous, so that each score is the
+    vectorised dot product of ``sgd_epoch`` (and every class computes exactly
+    what ``sgd_epoch_dense`` computes); CSR: (n_features, n_classes), a
+    feature's weights for all classes contiguous, so that a stored value
+    touches one cache line for all classes.
+l1_q : float64, the shape of ``coef``
+    L1 penalty each weight has received, updated in place.
+cstate : float64 (C_SIZE, n_classes)
+    Per-class intercepts, step counters, cumulative L1 penalty, step size,
+    active flag and clip count (rows ``C_*``), updated in place.  An inactive
+    class (one that met its one-vs-rest stopping criterion) is frozen.
+loss_sums : float64 (n_classes,)
+    Receives each class's weighted loss sum over the epoch (one-vs-rest: the
+    class's binary problem, when ``hyper[H_COMPUTE_LOSS]``; joint modes: the
+    loss of the samples of that class, always).
+
+Per class, the arithmetic is exactly that of ``sgd_epoch`` (same operations in
+the same order), so one-vs-rest here equals one ``sgd_epoch`` per class over
+the same order.
+"""
+
+import numpy as np
+
+from .._config import jit
+from ..losses._scalar import loss_derivative, loss_value
+from ..losses._vector import OVR, multiclass_loss_gradient
+from ._layout import (
+    H_ALPHA,
+    H_AVERAGE_START,
+    H_COMPUTE_LOSS,
+    H_FIT_INTERCEPT,
+    H_L1,
+    H_L2,
+    H_OPTIMAL_T0,
+    H_POWER_T,
+    H_SCHEDULE,
+    MIN_SCALE,
+)
+from ._prefetch import _prefetch, prefetch_range
+from ._weights import (
+    average_step,
+    clip_dloss,
+    finish_epoch,
+    l1_truncate,
+    shrink_or_fold,
+    step_size,
+)
+from .sgd_epoch import dense_dot
+
+__all__ = ["multi_epoch_dense", "multi_epoch_csr"]
+
+# cstate rows: float64 (C_SIZE, n_classes)
+C_INTERCEPT = 0
+C_AVG_INTERCEPT = 1
+C_T = 2  # number of the class's next step, starting at 1
+C_L1_U = 3  # cumulative L1 penalty per unit weight
+C_ETA0 = 4  # the class's eta0 ("adaptive" divides it per class)
+C_ACTIVE = 5  # 1.0 while the class trains, 0.0 once stopped
+C_N_CLIPS = 6  # derivatives clipped to +-MAX_DLOSS
+C_SIZE = 7
+
+#: How many samples ahead rows are prefetched.
+AHEAD = 8
+
+
+# ----------------------- helpers for the CSR layout, coef (n_features, n_classes)
+@jit()
+def fold_average_column(coef, avg_coef, k, avg_a, avg_b):
+    """Materialise class k's lazy average into ``avg_coef[:, k]``."""
+    if avg_a != 0.0 or avg_b != 1.0:
+        for j in range(coef.shape[0]):
+            avg_coef[j, k] = (avg_coef[j, k] + avg_a * coef[j, k]) / avg_b
+
+
+@jit()
+def scale_column(coef, k, scale):
+    """coef[:, k] *= scale."""
+    if scale != 1.0:
+        for j in range(coef.shape[0]):
+            coef[j, k] *= scale
+
+
+@jit()
+def shrink_or_fold_column(coef, avg_coef, k, scale, factor, avg_a, avg_b):
+    """``_weights.shrink_or_fold`` for column k; returns ``(scale, avg_a, avg_b)``."""
+    scale *= factor
+    if scale < MIN_SCALE:
+        fold_average_column(coef, avg_coef, k, avg_a, avg_b)
+        scale_column(coef, k, scale)
+        return 1.0, 0.0, 1.0
+    return scale, avg_a, avg_b
+
+
+@jit()
+def l1_truncate_cell(coef, l1_q, j, k, u, scale):
+    """``_weights.l1_truncate`` for weight (j, k); returns the change of coef[j, k]."""
+    z = coef[j, k]
+    w = scale * z
+    if w > 0.0:
+        coef[j, k] = max(0.0, z - (u + l1_q[j, k]) / scale)
+    elif w < 0.0:
+        coef[j, k] = min(0.0, z + (u - l1_q[j, k]) / scale)
+    delta = coef[j, k] - z
+    l1_q[j, k] += scale * delta
+    return delta
+
+
+# ------------------------------------------------------------- one sample
+@jit()
+def block_width(n_left):
+    """Classes of the next block of scores: 8, 4, 2 or 1 (the largest that fits)."""
+    if n_left >= 8:
+        return 8
+    if n_left >= 4:
+        return 4
+    return 2 if n_left >= 2 else 1
+
+
+@jit()
+def csr_block(data, indices, start, end, coef, k0, width, p):
+    """p[k0:k0 + width] = the CSR row ``start:end`` @ coef[:, k0:k0 + width], each
+    summed in stored order; coef (n_features, n_classes).
+
+    The block's sums live in scalar variables (LLVM keeps them in vector
+    registers): accumulating in ``p`` would store and reload it every value.
+    """
+    if width == 8:
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+        for kk in range(start, end):
+            x, w = data[kk], coef[indices[kk]]
+            a0 += w[k0] * x
+            a1 += w[k0 + 1] * x
+            a2 += w[k0 + 2] * x
+            a3 += w[k0 + 3] * x
+            a4 += w[k0 + 4] * x
+            a5 += w[k0 + 5] * x
+            a6 += w[k0 + 6] * x
+            a7 += w[k0 + 7] * x
+        p[k0], p[k0 + 1], p[k0 + 2], p[k0 + 3] = a0, a1, a2, a3
+        p[k0 + 4], p[k0 + 5], p[k0 + 6], p[k0 + 7] = a4, a5, a6, a7
+    elif width == 4:
+        a0 = a1 = a2 = a3 = 0.0
+        for kk in range(start, end):
+            x, w = data[kk], coef[indices[kk]]
+            a0 += w[k0] * x
+            a1 += w[k0 + 1] * x
+            a2 += w[k0 + 2] * x
+            a3 += w[k0 + 3] * x
+        p[k0], p[k0 + 1], p[k0 + 2], p[k0 + 3] = a0, a1, a2, a3
+    elif width == 2:
+        a0 = a1 = 0.0
+        for kk in range(start, end):
+            x, w = data[kk], coef[indices[kk]]
+            a0 += w[k0] * x
+            a1 += w[k0 + 1] * x
+        p[k0], p[k0 + 1] = a0, a1
+    else:
+        a0 = 0.0
+        for kk in range(start, end):
+            a0 += coef[indices[kk], k0] * data[kk]
+        p[k0] = a0
+
+
+@jit()
+def dense_scores(row, coef, scale, cstate, p):
+    """p[k] = scale[k] * (row @ coef[k]) + intercept[k]; coef (n_classes, n_features)."""
+    for k in range(p.shape[0]):
+        p[k] = scale[k] * dense_dot(coef[k], row) + cstate[C_INTERCEPT, k]
+
+
+@jit()
+def csr_scores(data, indices, start, end, coef, scale, cstate, p):
+    """p[k] = scale[k] * (row @ coef[:, k]) + intercept[k] over the stored values
+    ``start:end`` of a CSR row, in stored order; coef (n_features, n_classes)."""
+    n_classes = p.shape[0]
+    k0 = 0
+    while k0 < n_classes:
+        width = block_width(n_classes - k0)
+        csr_block(data, indices, start, end, coef, k0, width, p)
+        k0 += width
+    for k in range(n_classes):
+        p[k] = scale[k] * p[k] + cstate[C_INTERCEPT, k]
+
+
+@jit()
+def ovr_target(positive, sw, class_weight):
+    """One-vs-rest target (+1 / -1) and sample weight of one class: the class
+    weight applies to the class's own samples only, as in scikit-learn."""
+    if positive:
+        return 1.0, sw * class_weight
+    return -1.0, sw * 1.0
+
+
+@jit()
+def joint_derivatives(mode, label, sw, class_weight, p, weight, dloss, loss_sums):
+    """A joint multiclass loss's gradient in the scores into ``dloss``, the
+    sample's weight (its class's weight times its own) into ``weight``."""
+    w = sw * class_weight[label]
+    loss_sums[label] += w * multiclass_loss_gradient(mode, label, p, dloss)
+    for k in range(p.shape[0]):
+        weight[k] = w
+
+
+@jit()
+def class_steps(
+    hyper, cstate, weight, dloss, coef, avg_coef, class_major, scale, avg_a, avg_b, step
+):
+    """Per class: step size, L2 shrink, intercept update; ``step[k]`` receives
+    the update of the class's stored weights per unit feature value.
+
+    ``class_major``: ``coef`` is (n_classes, n_features), else its transpose.
+    """
+    schedule = int(hyper[H_SCHEDULE])
+    power_t, t0, alpha = hyper[H_POWER_T], hyper[H_OPTIMAL_T0], hyper[H_ALPHA]
+    l2, l1 = hyper[H_L2] * alpha, hyper[H_L1] * alpha
+    fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
+    active, t_row, eta0_row = cstate[C_ACTIVE], cstate[C_T], cstate[C_ETA0]
+    last_t, last_eta0, eta, factor = -1.0, -1.0, 0.0, 1.0
+    for k in range(step.shape[0]):
+        if active[k] == 0.0:
+            step[k] = 0.0
+            continue
+        t, eta0 = t_row[k], eta0_row[k]
+        if t != last_t or eta0 != last_eta0:  # classes usually share t: one pow
+            eta = step_size(schedule, eta0, power_t, t0, alpha, t)
+            factor = max(0.0, 1.0 - eta * l2)
+            last_t, last_eta0 = t, eta0
+        update = -eta * weight[k] * dloss[k]
+        if l2 > 0.0:
+            if scale[k] * factor >= MIN_SCALE:
+                scale[k] *= factor
+            elif class_major:
+                scale[k], avg_a[k], avg_b[k] = shrink_or_fold(
+                    coef[k], avg_coef[k], scale[k], factor, avg_a[k], avg_b[k]
+                )
+            else:
+                scale[k], avg_a[k], avg_b[k] = shrink_or_fold_column(
+                    coef, avg_coef, k, scale[k], factor, avg_a[k], avg_b[k]
+                )
+        step[k] = update / scale[k]
+        if fit_intercept:
+            cstate[C_INTERCEPT, k] += update
+        if l1 > 0.0:
+            cstate[C_L1_U, k] += eta * l1
+
+
+@jit()
+def add_dense_row(coef, avg_coef, row, step, avg_a):
+    """coef[k] += step[k] * row for every class with a step, and the lazy
+    average's correction; coef (n_classes, n_features)."""
+    for k in range(step.shape[0]):
+        c, a = step[k], avg_a[k]
+        if c == 0.0:
+            continue
+        w, v = coef[k], avg_coef[k]
+        if a != 0.0:
+            for j in range(row.shape[0]):
+                d = c * row[j]
+                w[j] += d
+                v[j] -= a * d
+        else:
+            for j in range(row.shape[0]):
+                w[j] += c * row[j]
+
+
+@jit()
+def add_csr_row(coef, avg_coef, data, indices, start, end, step, avg_a, averaging):
+    """coef[j, :] += step * x for each stored value x of feature j in ``start:end``
+    of a CSR row, and the lazy average's correction; coef (n_features, n_classes)."""
+    n_classes = step.shape[0]
+    for kk in range(start, end):
+        j, x = indices[kk], data[kk]
+        if averaging:
+            for k in range(n_classes):
+                d = step[k] * x
+                coef[j, k] += d
+                avg_coef[j, k] -= avg_a[k] * d
+        else:
+            for k in range(n_classes):
+                coef[j, k] += step[k] * x
+
+
+@jit()
+def truncate_features(coef, avg_coef, l1_q, j, cstate, scale, avg_a):
+    """L1-truncate feature j's weight of every active class; coef (n_features, n_classes)."""
+    for k in range(scale.shape[0]):
+        if cstate[C_ACTIVE, k] != 0.0:
+            delta = l1_truncate_cell(coef, l1_q, j, k, cstate[C_L1_U, k], scale[k])
+            avg_coef[j, k] -= avg_a[k] * delta
+
+
+@jit()
+def truncate_dense_row(coef, avg_coef, l1_q, row, cstate, scale, avg_a):
+    """L1-truncate every active class's weights of the row's non-zero features;
+    coef (n_classes, n_features)."""
+    for k in range(scale.shape[0]):
+        if cstate[C_ACTIVE, k] == 0.0:
+            continue
+        u, a = cstate[C_L1_U, k], avg_a[k]
+        for j in range(row.shape[0]):
+            if row[j] != 0.0:
+                delta = l1_truncate(coef[k], l1_q[k], j, u, scale[k])
+                avg_coef[k, j] -= a * delta
+
+
+@jit()
+def truncate_csr_row(coef, avg_coef, l1_q, data, indices, start, end, cstate, scale, avg_a):
+    """L1-truncate every active class's weights of the CSR row's non-zero stored
+    features; coef (n_features, n_classes)."""
+    for kk in range(start, end):
+        if data[kk] != 0.0:
+            truncate_features(coef, avg_coef, l1_q, indices[kk], cstate, scale, avg_a)
+
+
+@jit()
+def is_averaging(avg_a):
+    """Whether any class's lazy average is running."""
+    for k in range(avg_a.shape[0]):
+        if avg_a[k] != 0.0:
+            return True
+    return False
+
+
+@jit()
+def finish_step(hyper, cstate, scale, avg_a, avg_b):
+    """Enter the step into each active class's average; advance its counter."""
+    average_start = hyper[H_AVERAGE_START]
+    for k in range(scale.shape[0]):
+        if cstate[C_ACTIVE, k] == 0.0:
+            continue
+        t = cstate[C_T, k]
+        if 0.0 < average_start <= t:
+            avg_a[k], avg_b[k], mu = average_step(t, average_start, scale[k], avg_a[k], avg_b[k])
+            cstate[C_AVG_INTERCEPT, k] += mu * (cstate[C_INTERCEPT, k] - cstate[C_AVG_INTERCEPT, k])
+        cstate[C_T, k] = t + 1.0
+
+
+@jit()
+def finish_epoch_rows(coef, avg_coef, scale, avg_a, avg_b):
+    """Materialise every class's lazy average and weight scale; coef
+    (n_classes, n_features)."""
+    for k in range(scale.shape[0]):
+        finish_epoch(coef[k], avg_coef[k], scale[k], avg_a[k], avg_b[k])
+
+
+@jit()
+def finish_epoch_columns(coef, avg_coef, scale, avg_a, avg_b):
+    """Materialise every class's lazy average and weight scale; coef
+    (n_features, n_classes)."""
+    for k in range(scale.shape[0]):
+        fold_average_column(coef, avg_coef, k, avg_a[k], avg_b[k])
+        scale_column(coef, k, scale[k])
+
+
+# ------------------------------------------------------------------ epochs
+@jit()
+def multi_epoch_dense(
+    X, labels, sample_weight, class_weight, class_offset, order, mode, loss_code,
+    loss_params, hyper, coef, avg_coef, l1_q, cstate, loss_sums,
+):  # fmt: skip
+    """One epoch over the rows ``X[order]`` for every class; see the module docstring."""
+    n_features, n_classes = X.shape[1], coef.shape[0]
+    compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
+    l1 = hyper[H_L1] * hyper[H_ALPHA]
+    scale, avg_a, avg_b = np.ones(n_classes), np.zeros(n_classes), np.ones(n_classes)
+    p, weight = np.empty(n_classes), np.zeros(n_classes)
+    dloss, step = np.zeros(n_classes), np.zeros(n_classes)
+    loss_sums[:] = 0.0
+
+    n_steps = order.shape[0]
+    for s in range(n_steps):
+        if s + AHEAD < n_steps:
+            ahead = order[s + AHEAD]
+            prefetch_range(X[ahead], 0, n_features)
+            _prefetch(labels, ahead)
+            _prefetch(sample_weight, ahead)
+        i = order[s]
+        row = X[i]
+        dense_scores(row, coef, scale, cstate, p)
+        # one-vs-rest reaches its scalar loss here, in the kernel's own body,
+        # through the two module-level names (see losses._scalar)
+        label, sw = labels[i], sample_weight[i]
+        if mode == OVR:
+            for k in range(n_classes):
+                if cstate[C_ACTIVE, k] == 0.0:
+                    dloss[k] = 0.0
+                    continue
+                y, weight[k] = ovr_target(label == k + class_offset, sw, class_weight[k])
+                if compute_loss:
+                    loss_sums[k] += weight[k] * loss_value(loss_code, y, p[k], loss_params)
+                dloss[k], clipped = clip_dloss(loss_derivative(loss_code, y, p[k], loss_params))
+                cstate[C_N_CLIPS, k] += clipped
+        else:
+            joint_derivatives(mode, label, sw, class_weight, p, weight, dloss, loss_sums)
+        class_steps(hyper, cstate, weight, dloss, coef, avg_coef, True, scale, avg_a, avg_b, step)
+        add_dense_row(coef, avg_coef, row, step, avg_a)
+        if l1 > 0.0:
+            truncate_dense_row(coef, avg_coef, l1_q, row, cstate, scale, avg_a)
+        finish_step(hyper, cstate, scale, avg_a, avg_b)
+
+    finish_epoch_rows(coef, avg_coef, scale, avg_a, avg_b)
+
+
+@jit()
+def multi_epoch_csr(
+    data, indices, indptr, labels, sample_weight, class_weight, class_offset, order, mode,
+    loss_code, loss_params, hyper, coef, avg_coef, l1_q, cstate, loss_sums,
+):  # fmt: skip
+    """One epoch over the CSR rows ``order`` for every class, O(nnz * n_classes) a
+    row; see the module docstring."""
+    n_classes = coef.shape[1]
+    compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
+    l1 = hyper[H_L1] * hyper[H_ALPHA]
+    scale, avg_a, avg_b = np.ones(n_classes), np.zeros(n_classes), np.ones(n_classes)
+    p, weight = np.empty(n_classes), np.zeros(n_classes)
+    dloss, step = np.zeros(n_classes), np.zeros(n_classes)
+    loss_sums[:] = 0.0
+
+    n_steps = order.shape[0]
+    for s in range(n_steps):
+        if s + 2 * AHEAD < n_steps:
+            _prefetch(indptr, order[s + 2 * AHEAD])
+        if s + AHEAD < n_steps:
+            ahead = order[s + AHEAD]
+            prefetch_range(data, indptr[ahead], indptr[ahead + 1])
+            prefetch_range(indices, indptr[ahead], indptr[ahead + 1])
+            _prefetch(labels, ahead)
+            _prefetch(sample_weight, ahead)
+        i = order[s]
+        start, end = indptr[i], indptr[i + 1]
+        csr_scores(data, indices, start, end, coef, scale, cstate, p)
+        # one-vs-rest reaches its scalar loss here, in the kernel's own body,
+        # through the two module-level names (see losses._scalar)
+        label, sw = labels[i], sample_weight[i]
+        if mode == OVR:
+            for k in range(n_classes):
+                if cstate[C_ACTIVE, k] == 0.0:
+                    dloss[k] = 0.0
+                    continue
+                y, weight[k] = ovr_target(label == k + class_offset, sw, class_weight[k])
+                if compute_loss:
+                    loss_sums[k] += weight[k] * loss_value(loss_code, y, p[k], loss_params)
+                dloss[k], clipped = clip_dloss(loss_derivative(loss_code, y, p[k], loss_params))
+                cstate[C_N_CLIPS, k] += clipped
+        else:
+            joint_derivatives(mode, label, sw, class_weight, p, weight, dloss, loss_sums)
+        class_steps(hyper, cstate, weight, dloss, coef, avg_coef, False, scale, avg_a, avg_b, step)
+        add_csr_row(coef, avg_coef, data, indices, start, end, step, avg_a, is_averaging(avg_a))
+        if l1 > 0.0:
+            truncate_csr_row(coef, avg_coef, l1_q, data, indices, start, end, cstate, scale, avg_a)
+        finish_step(hyper, cstate, scale, avg_a, avg_b)
+
+    finish_epoch_columns(coef, avg_coef, scale, avg_a, avg_b)

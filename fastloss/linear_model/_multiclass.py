@@ -1,0 +1,106 @@
+"""How SGDClassifier trains more than two classes: one-vs-rest or a joint loss.
+
+Both run through one multi-output kernel that reads each row once an epoch
+for all classes (``_multi_training``).  This module turns the estimator's
+parameters and labels into that kernel's inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from joblib import effective_n_jobs
+from sklearn.utils import check_random_state
+
+from ..losses import Hinge, LogLoss, Loss, MulticlassHinge, MulticlassLoss, Multinomial
+from ..losses._vector import OVR
+from ._base import MAX_INT, initial_states
+from ._multi_training import train_multi
+
+
+def resolve_multi_class(loss: Loss, multi_class: str) -> Loss:
+    """The loss to train with under ``multi_class``.
+
+    ``"multinomial"`` turns ``log_loss`` into :class:`Multinomial` and
+    ``hinge`` into :class:`MulticlassHinge`; a multiclass loss object selects
+    the joint model whatever ``multi_class`` says.
+    """
+    if isinstance(loss, MulticlassLoss) or multi_class == "ovr":
+        return loss
+    if type(loss) is LogLoss:
+        return Multinomial()
+    if type(loss) is Hinge and loss.threshold == 1.0:
+        return MulticlassHinge()
+    raise ValueError(
+        f"multi_class='multinomial' needs loss='log_loss' (softmax cross-entropy) or "
+        f"loss='hinge' (Crammer-Singer), or a fastloss.losses.Multinomial or "
+        f"MulticlassHinge object; got loss={loss!r}. Use multi_class='ovr' for "
+        "other losses."
+    )
+
+
+def train_classes(
+    estimator, X, y, classes, sample_weight, class_weight, settings, split, init, callbacks=None
+):
+    """Train all ``classes`` (more than two) of ``estimator`` from one read of each
+    row an epoch.
+
+    Parameters
+    ----------
+    estimator : SGDClassifier
+        Supplies ``random_state``, ``n_jobs`` and ``early_stopping``.
+    X : ndarray or CSR (n_samples, n_features)
+    y : ndarray (n_samples,)
+        Labels, each in ``classes``.
+    classes : ndarray (n_classes,)
+        Sorted.
+    sample_weight : float64 (n_samples,)
+    class_weight : float64 (n_classes,)
+    settings : Settings
+        With ``settings.loss`` the scalar loss of one-vs-rest or a
+        :class:`MulticlassLoss`.
+    split : (train_idx, val_idx)
+        ``val_idx`` is None without early stopping.
+    init : dict
+        Starting point, as for ``initial_states``.
+    callbacks : list of EpochCallbacks, optional
+        One a class for one-vs-rest, one for a joint loss (see ``train_multi``).
+
+    Returns
+    -------
+    list of LinearState, one a class
+    """
+    train_idx, val_idx = split
+    labels = np.searchsorted(classes, y).astype(np.int64)
+    class_weight = np.ascontiguousarray(class_weight, dtype=np.float64)
+    loss = settings.loss
+    mode = loss._mode if isinstance(loss, MulticlassLoss) else OVR
+    states = initial_states(classes.shape[0], X.shape[1], X.dtype, **init)
+    seed = check_random_state(estimator.random_state).randint(MAX_INT)
+    scores = None
+    if val_idx is not None:
+        scores = _validation_scores(X, labels, sample_weight, class_weight, val_idx, mode)
+    n_threads = effective_n_jobs(estimator.n_jobs)
+    return train_multi(
+        X, labels, sample_weight, class_weight, train_idx, settings, mode, states, seed,
+        scores, n_threads, callbacks,
+    )  # fmt: skip
+
+
+def _validation_scores(X, labels, sample_weight, class_weight, val_idx, mode):
+    """Early-stopping score: one-vs-rest scores each class's binary problem (as
+    when the class trains alone), a joint model its multiclass accuracy."""
+    X_val, labels_val = X[val_idx], labels[val_idx]
+    w_val = sample_weight[val_idx]
+
+    def ovr_score(k, coef, intercept):
+        positive = labels_val == k
+        pred = X_val @ coef + intercept > 0
+        w = w_val * np.where(positive, class_weight[k], 1.0)
+        return float(np.average(pred == positive, weights=w))
+
+    def joint_score(_, coefs, intercepts):
+        pred = np.argmax(X_val @ coefs.T + intercepts, axis=1)
+        w = w_val * class_weight[labels_val]
+        return float(np.average(pred == labels_val, weights=w))
+
+    return ovr_score if mode == OVR else joint_score
