@@ -1,29 +1,13 @@
 """A fresh process with a warm Numba cache fits without compiling anything."""
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
+
+from _subprocess import compiled_in_fresh_process
 
 SCRIPT = textwrap.dedent(
     """
-    import json
     import numpy as np
     import scipy.sparse as sp
-    from numba.core import event
-
-    compiled = []
-
-    class Recorder(event.Listener):
-        def on_start(self, ev):
-            compiled.append(ev.data["dispatcher"].py_func.__qualname__)
-
-        def on_end(self, ev):
-            pass
-
-    event.register("numba:compile", Recorder())
 
     import fastloss
     from fastloss.losses import Huber, LogLoss
@@ -38,24 +22,12 @@ SCRIPT = textwrap.dedent(
         fastloss.SGDClassifier(n_jobs=2, max_iter=3).fit(data, y3)
         fastloss.SGDRegressor(loss=Huber(), max_iter=3).fit(data, X[:, 2])
     LogLoss().loss([1.0], [0.5]), LogLoss().gradient([1.0], [0.5])
-    print(json.dumps({"compiled": compiled}))
     """
 )
 
 
 def _run(cache_dir):
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)}
-    root = Path(__file__).resolve().parents[1]
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        env=env,
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])["compiled"]
+    return compiled_in_fresh_process(SCRIPT, cache_dir)
 
 
 def test_second_process_compiles_nothing(tmp_path):

@@ -1,6 +1,7 @@
 """scikit-learn's own estimator checks, for both estimators and every loss."""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from test_user_loss import AsymmetricSquaredError
 
 from fastloss import SGDClassifier, SGDRegressor
 from fastloss.losses import (
@@ -47,23 +48,6 @@ _EXP_DIVERGES = (
     "step size: exp(x w) explodes within an epoch and fastloss raises its "
     "divergence error; PoissonRegressor (Newton/L-BFGS) has no step size to tune."
 )
-
-
-class AsymmetricSquaredError(Loss):
-    """A user-defined loss, to run scikit-learn's checks through a specialised kernel."""
-
-    def __init__(self, under=2.0):
-        self.under = under
-
-    @staticmethod
-    def sample_loss(y, p, under):
-        r = p - y
-        return 0.5 * r * r * (under if r < 0.0 else 1.0)
-
-    @staticmethod
-    def sample_derivative(y, p, under):
-        r = p - y
-        return r * (under if r < 0.0 else 1.0)
 
 
 def _expected_failures(estimator):

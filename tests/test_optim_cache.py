@@ -1,29 +1,13 @@
 """The mini-batch kernel is a cache hit in a fresh process, for every optimizer and schedule."""
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
+
+from _subprocess import compiled_in_fresh_process
 
 SCRIPT = textwrap.dedent(
     """
-    import json
     import numpy as np
     import scipy.sparse as sp
-    from numba.core import event
-
-    compiled = []
-
-    class Recorder(event.Listener):
-        def on_start(self, ev):
-            compiled.append(ev.data["dispatcher"].py_func.__qualname__)
-
-        def on_end(self, ev):
-            pass
-
-    event.register("numba:compile", Recorder())
 
     import fastloss
     from fastloss.optim import OPTIMIZERS, Cosine, LinearWarmup, StepDecay
@@ -37,25 +21,12 @@ SCRIPT = textwrap.dedent(
             for schedule in schedules:
                 fastloss.SGDClassifier(loss="log_loss", optimizer=name, learning_rate=schedule,
                                        penalty="elasticnet", batch_size=3, max_iter=2).fit(data, y)
-    print(json.dumps({"compiled": compiled}))
     """
 )
 
 
 def _run(cache_dir):
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)}
-    root = Path(__file__).resolve().parents[1]
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        env=env,
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])["compiled"]
+    return compiled_in_fresh_process(SCRIPT, cache_dir)
 
 
 def test_second_process_compiles_nothing(tmp_path):
