@@ -204,6 +204,13 @@ def coordinate_step(code, hyper, st, j, w, g, eta, bc1, bc2, l1, l2):
 
 
 @jit()
+def intercept_step(code, hyper, st, b, g, eta, bc1, bc2):
+    """Intercept ``b`` after one update: its state is column ``n_features`` of
+    ``st`` (the last), and no penalty applies to it."""
+    return coordinate_step(code, hyper, st, st.shape[1] - 1, b, g, eta, bc1, bc2, 0.0, 0.0)
+
+
+@jit()
 def _step_all(code, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2):
     for j in range(coef.shape[0]):
         coef[j] = coordinate_step(

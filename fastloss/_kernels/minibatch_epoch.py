@@ -52,6 +52,7 @@ from ._optim_rules import (
     coordinate_step,
     has_decay,
     has_movement,
+    intercept_step,
     step_all,
     step_eta,
 )
@@ -105,18 +106,8 @@ def minibatch_epoch_dense(
         bc1, bc2 = bias_corrections(code, hyper, t)
         step_all(code, hyper, opt_state, coef, grad, 1.0 / n_rows, eta, bc1, bc2, l1, l2)
         if fit_intercept:
-            intercept = coordinate_step(
-                code,
-                hyper,
-                opt_state,
-                n_features,
-                intercept,
-                grad_intercept / n_rows,
-                eta,
-                bc1,
-                bc2,
-                0.0,
-                0.0,
+            intercept = intercept_step(
+                code, hyper, opt_state, intercept, grad_intercept / n_rows, eta, bc1, bc2
             )
         t_samples += n_rows
 
@@ -234,18 +225,8 @@ def minibatch_epoch_csr(
             opt_state[SLOT_LAST, j] = t
             opt_state[SLOT_CUM_ETA, j] = cum_eta
         if fit_intercept:
-            intercept = coordinate_step(
-                code,
-                hyper,
-                opt_state,
-                n_features,
-                intercept,
-                grad_intercept / n_rows,
-                eta,
-                bc1,
-                bc2,
-                0.0,
-                0.0,
+            intercept = intercept_step(
+                code, hyper, opt_state, intercept, grad_intercept / n_rows, eta, bc1, bc2
             )
         t_samples += n_rows
 

@@ -164,12 +164,7 @@ class Loss(BaseEstimator):
                 "y_true and raw_prediction must be 1-D arrays of the same length; "
                 f"got shapes {y.shape} and {p.shape}."
             )
-        if y.shape[0] == 0:
-            raise ValueError(
-                "Found array with 0 sample(s) (shape=(0,)) while a minimum of 1 is required."
-            )
-        if np.isnan(p).any():
-            raise ValueError("raw_prediction contains NaN; the model producing it diverged.")
+        check_scores(y, p)
         self._check_target(y)
         return np.ascontiguousarray(y), np.ascontiguousarray(p)
 
@@ -233,3 +228,13 @@ class Loss(BaseEstimator):
             raise ValueError("sample_weight must be finite, non-negative and not all zero.")
         w = w / w.max()  # weights near the float64 maximum must not overflow the sum
         return float(np.dot(w, per_sample) / w.sum())
+
+
+def check_scores(y: np.ndarray, p: np.ndarray) -> None:
+    """Reject an empty sample and NaN raw predictions (shapes already checked)."""
+    if y.shape[0] == 0:
+        raise ValueError(
+            "Found array with 0 sample(s) (shape=(0,)) while a minimum of 1 is required."
+        )
+    if np.isnan(p).any():
+        raise ValueError("raw_prediction contains NaN; the model producing it diverged.")

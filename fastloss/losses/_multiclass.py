@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import expit, softmax
 
 from . import _scalar, _vector
-from ._base import Loss
+from ._base import Loss, check_scores
 
 
 class SoftmaxLink:
@@ -62,12 +62,7 @@ class MulticlassLoss(Loss):
                 "raw_prediction of shape (n_samples, n_classes) with n_classes >= 2; "
                 f"got shapes {y.shape} and {p.shape}."
             )
-        if y.shape[0] == 0:
-            raise ValueError(
-                "Found array with 0 sample(s) (shape=(0,)) while a minimum of 1 is required."
-            )
-        if np.isnan(p).any():
-            raise ValueError("raw_prediction contains NaN; the model producing it diverged.")
+        check_scores(y, p)
         labels = y.astype(np.int64) if np.issubdtype(y.dtype, np.number) else None
         if labels is None or np.any(labels != y) or labels.min() < 0 or labels.max() >= p.shape[1]:
             raise ValueError(
