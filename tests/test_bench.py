@@ -120,11 +120,31 @@ def test_command_line(tmp_path, capsys, monkeypatch):
         assert png_path.stat().st_size > 0
 
 
+def test_command_line_only_filters_cases(monkeypatch, capsys):
+    chosen = {}
+
+    def record(*args, cases=None, **kwargs):
+        chosen["cases"] = cases
+        raise SystemExit(0)  # stop before measuring anything
+
+    monkeypatch.setattr(bench_main, "run", record)
+    with pytest.raises(SystemExit):
+        bench_main.main(["--quick", "--only", "n_jobs"])
+    names = [c.name for c in chosen["cases"]]
+    expected = [c.name for c in suite("quick") if "n_jobs" in c.name]
+    assert names == expected and len(names) >= 2
+    with pytest.raises(SystemExit) as exit_info:
+        bench_main.main(["--quick", "--only", "no such case"])
+    assert exit_info.value.code == 2
+    assert "matches no case" in capsys.readouterr().err
+
+
 def _only(cases):
     """``run`` restricted to ``cases`` (keeps the command-line test short)."""
 
     def restricted(*args, **kwargs):
         kwargs.pop("scale", None)
+        kwargs.pop("cases", None)
         return run(*args, cases=cases, **kwargs)
 
     return restricted

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from ._report import PLOT_HINT, format_report, write_json, write_png
 from ._run import Progress, run
+from ._suites import suite
 
 __all__ = ["main"]
 
@@ -34,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="data and estimator seed (default 0)")
     parser.add_argument("--no-cold-start", action="store_true", help="skip the cold-start runs")
+    parser.add_argument(
+        "--only",
+        metavar="TEXT",
+        help="run only the suite's cases whose name contains TEXT (e.g. 'n_jobs')",
+    )
     parser.add_argument(
         "--time-to-accuracy",
         action="store_true",
@@ -70,8 +76,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = time_to_accuracy(n_samples=n_samples, random_state=args.seed)
         print(format_time_to_accuracy(results))
         return 0
+    suite_name = "quick" if args.quick else "full"
+    cases = None
+    if args.only is not None:
+        cases = [c for c in suite(suite_name, args.scale) if args.only in c.name]
+        if not cases:
+            names = ", ".join(c.name for c in suite(suite_name, args.scale))
+            parser.error(f"--only {args.only!r} matches no case of the {suite_name} suite: {names}")
     result = run(
-        "quick" if args.quick else "full",
+        suite_name,
+        cases=cases,
         scale=args.scale,
         epochs=args.epochs,
         repeat=args.repeat,

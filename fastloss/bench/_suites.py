@@ -186,6 +186,7 @@ def _full_cases(scale: float) -> list[Case]:
     """The issue's full list of cases."""
     binary = DataSpec("binary", _rows(500_000, scale), 100)
     binary32 = DataSpec("binary", _rows(500_000, scale), 100, dtype="float32")
+    text = DataSpec("sparse", _rows(200_000, scale), 100_000)
     return [
         Case("dense f64 hinge", binary, {"loss": "hinge"}),
         Case("dense f64 log_loss", binary, {"loss": "log_loss"}),
@@ -193,8 +194,10 @@ def _full_cases(scale: float) -> list[Case]:
         Case("dense f64 hinge block*", binary, {"loss": "hinge"}, {"shuffle": "block"}),
         Case("dense f32 hinge", binary32, {"loss": "hinge"}),
         Case("dense f32 log_loss", binary32, {"loss": "log_loss"}),
+        Case("dense f32 hinge block*", binary32, {"loss": "hinge"}, {"shuffle": "block"}),
         Case("dense wide hinge", DataSpec("binary", _rows(100_000, scale), 1_000), {}),
-        Case("sparse CSR hinge", DataSpec("sparse", _rows(200_000, scale), 100_000), {}),
+        Case("sparse CSR hinge", text, {}),
+        Case("sparse CSR hinge n_jobs=2*", text, {}, {"n_jobs": 2}),
         Case(
             "10-class OvR n_jobs=2",
             DataSpec("multiclass", _rows(100_000, scale), 100),
