@@ -109,8 +109,10 @@ class Settings:
         if not self.penalized:
             return 0.0
         coef = coef.astype(np.float64, copy=False)
+        # not coef @ coef: a BLAS dot of many features wakes OpenBLAS's threads,
+        # which then spin on the cores the next epoch's threads need
         return self.alpha * (
-            (1.0 - self.l1_ratio) * 0.5 * float(coef @ coef)
+            (1.0 - self.l1_ratio) * 0.5 * float(np.square(coef).sum())
             + self.l1_ratio * float(np.abs(coef).sum())
         )
 
