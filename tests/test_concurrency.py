@@ -232,3 +232,46 @@ def test_fork_pool_after_a_threaded_fit():
     # the hazard DESIGN.md records for GNU OpenMP kernels: a fork after the
     # parent ran parallel compiled code must not hang
     assert run_script(FORK_SCRIPT, timeout=120) == "ok"
+
+
+class _BlasThreadsSeen:
+    """A scikit-learn callback recording BLAS's thread counts at each epoch's end."""
+
+    def __init__(self):
+        self.seen = []
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        from threadpoolctl import threadpool_info
+
+        if context.task_name == "epoch":
+            self.seen.append(
+                [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+            )
+        return False
+
+
+def test_blas_holds_one_thread_while_epochs_run_in_threads():
+    # OpenBLAS threads woken between epochs would spin on the epoch threads' cores
+    from threadpoolctl import threadpool_info
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5_000, 20))
+    y = (X[:, 0] > 0).astype(int)
+    seen = _BlasThreadsSeen()
+    fastloss.SGDClassifier(n_jobs=2, max_iter=3, tol=None).set_callbacks(seen).fit(X, y)
+    assert len(seen.seen) == 3
+    if any(p["user_api"] == "blas" for p in threadpool_info()):
+        assert all(counts and set(counts) == {1} for counts in seen.seen), seen.seen
+    # and the limit ends with the fit
+    before = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    fastloss.SGDClassifier(n_jobs=2, max_iter=2, tol=None).fit(X, y)
+    assert [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"] == before

@@ -24,7 +24,6 @@ one-thread result.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +40,7 @@ from ._training import (
     _diverged,
     apply_pending_l1,
     epoch_order,
+    epoch_threads,
 )
 
 
@@ -261,7 +261,7 @@ def train_multi(
     blocks = blocks_from_states(states, settings.eta0, n_blocks, not sp.issparse(X))
     args = (X, labels, sample_weight, class_weight, train_idx, settings, mode, blocks, seed)
     if n_threads > 1:
-        with ThreadPoolExecutor(n_threads) as pool:
+        with epoch_threads(n_threads) as pool:
             return _train_blocks(*args, validation_scores, callbacks, pool, n_threads)
     return _train_blocks(*args, validation_scores, callbacks, None, 1)
 

@@ -11,11 +11,14 @@ is compiled.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from .._kernels import _layout as L
 from .._kernels import _optim_rules
@@ -299,9 +302,18 @@ def train(
     args = (X, y, sample_weight, train_idx, settings, state, seed)
     args += (validation_score, epoch_callbacks)
     if n_threads > 1:
-        with ThreadPoolExecutor(n_threads) as pool:
+        with epoch_threads(n_threads) as pool:
             return _train(*args, pool, n_threads)
     return _train(*args, None, 1)
+
+
+@contextmanager
+def epoch_threads(n_threads: int) -> Iterator[ThreadPoolExecutor]:
+    """A pool of ``n_threads`` threads for the epochs, BLAS held to one thread
+    meanwhile: after a BLAS call between epochs (a validation score on dense
+    rows), OpenBLAS's idle threads spin on the cores the epoch threads need."""
+    with ThreadPoolExecutor(n_threads) as pool, threadpool_limits(limits=1, user_api="blas"):
+        yield pool
 
 
 def _train(
