@@ -509,3 +509,13 @@ def test_repeated_penalty_matches_the_loop(k, decoupled, w0):
     for _ in range(k):
         w = soft(shrink * w, tau) if decoupled else shrink * soft(w, tau)
     assert repeated_penalty(w0, tau, shrink, k, decoupled) == pytest.approx(w, abs=1e-15)
+
+
+@pytest.mark.parametrize("power_t", [0.25, 0.5, 0.3, 1.0])
+def test_inverse_scaling_equals_the_power_formula(power_t):
+    # the two default exponents take square roots instead of a pow per sample
+    from fastloss._kernels._weights import inverse_scaling
+
+    t = np.concatenate([np.arange(1.0, 1000.0), np.geomspace(1e3, 1e12, 50)])
+    got = np.array([inverse_scaling(0.01, s, power_t) for s in t])
+    np.testing.assert_allclose(got, 0.01 / t**power_t, rtol=2e-15, atol=0)

@@ -46,6 +46,7 @@ from ._layout import (
     INVSCALING,
     OPTIMAL,
 )
+from ._weights import inverse_scaling
 
 # optimizer codes (stable: they index the compile cache)
 SGD = 0
@@ -90,7 +91,7 @@ def schedule_value(hyper, s):
     if code == CONSTANT:
         return lr
     if code == INVSCALING:
-        return lr / math.pow(s, hyper[H_POWER_T])
+        return inverse_scaling(lr, s, hyper[H_POWER_T])
     if code == OPTIMAL:
         return 1.0 / (hyper[H_ALPHA] * (hyper[H_OPTIMAL_T0] + s - 1.0))
     p0, p1 = hyper[O_SCHED_P0], hyper[O_SCHED_P1]

@@ -17,12 +17,23 @@ from ._layout import CONSTANT, INVSCALING, MAX_DLOSS, MIN_SCALE
 
 
 @jit()
+def inverse_scaling(eta0, t, power_t):
+    """eta0 / t ** power_t; the two defaults (classifier 0.5, regressor 0.25)
+    by square roots: a pow a sample cost about a quarter of a sequential epoch."""
+    if power_t == 0.5:
+        return eta0 / math.sqrt(t)
+    if power_t == 0.25:
+        return eta0 / math.sqrt(math.sqrt(t))
+    return eta0 / math.pow(t, power_t)
+
+
+@jit()
 def step_size(schedule, eta0, power_t, optimal_t0, alpha, t):
     """Learning rate at step ``t`` (t >= 1) of ``schedule``."""
     if schedule == CONSTANT:
         return eta0
     if schedule == INVSCALING:
-        return eta0 / math.pow(t, power_t)
+        return inverse_scaling(eta0, t, power_t)
     return 1.0 / (alpha * (optimal_t0 + t - 1.0))
 
 
