@@ -37,8 +37,9 @@ from ._training import (
     MIN_ROWS_PER_THREAD,
     LinearState,
     Settings,
-    _diverged,
+    StoppingRule,
     apply_pending_l1,
+    check_divergence,
     epoch_order,
     epoch_threads,
 )
@@ -279,15 +280,13 @@ def _train_blocks(
     rng = np.random.default_rng(seed)
     n_classes = sum(b.n_classes for b in blocks)
     hyper = settings.hyper(settings.eta0)
-    tol = -np.inf if settings.tol is None else settings.tol
     loss_computed = hyper[L.H_COMPUTE_LOSS] != 0.0
     criteria = _criteria(blocks, mode)
+    rules = [StoppingRule(settings, maximize=validation_scores is not None) for _ in criteria]
     # per criterion and epoch: training objective (NaN when the loss is not
     # computed) and validation score
     curves = [[] for _ in criteria]
     scores = [[] for _ in criteria]
-    best = np.full(len(criteria), -np.inf if validation_scores else np.inf)
-    no_improvement = np.zeros(len(criteria), dtype=np.int64)
     n_iter = np.zeros(n_classes, dtype=np.int64)
     n_train = train_idx.shape[0]
     t_start = time.perf_counter()
@@ -317,10 +316,9 @@ def _train_blocks(
                 [_run_block(*run_args, order, mode, settings, hyper, b) for b in blocks]
             )
         n_iter[np.array(active)] = epoch
-        if settings.schedule != "optimal" and any(b.cstate[M.C_N_CLIPS].any() for b in blocks):
-            raise _diverged(epoch, f"a loss derivative exceeded {L.MAX_DLOSS:g}")
-        if not np.isfinite(loss_sums).all() or not all(_finite(b) for b in blocks):
-            raise _diverged(epoch, "a coefficient, intercept or the loss is not finite")
+        n_clips = sum(b.cstate[M.C_N_CLIPS].sum() for b in blocks)
+        finite = np.isfinite(loss_sums).all() and all(_finite(b) for b in blocks)
+        check_divergence(epoch, settings, n_clips, finite)
 
         for c, columns in enumerate(criteria):
             b0, k0 = columns[0]
@@ -338,25 +336,14 @@ def _train_blocks(
                         None, np.array([m[0] for m in models]), np.array([m[1] for m in models])
                     )
                 scores[c].append(score)
-                improved = score >= best[c] + tol
-                best[c] = max(best[c], score)
-            else:
-                # without tol the loss may not be computed (NaN): every epoch counts
-                improved = settings.tol is None or objective <= best[c] - tol
-                best[c] = min(best[c], objective)
-            no_improvement[c] = 0 if improved else no_improvement[c] + 1
-            stop = callbacks is not None and _end_epoch(callbacks[c], mode, models)
-            if stop:
-                for b, k in columns:
+            action = rules[c].update(score if validation_scores is not None else objective)
+            if callbacks is not None and _end_epoch(callbacks[c], mode, models):
+                action = "stop"
+            for b, k in columns:
+                if action == "decay":
+                    b.cstate[M.C_ETA0, k] = rules[c].eta0
+                elif action == "stop":
                     b.cstate[M.C_ACTIVE, k] = 0.0
-            elif no_improvement[c] >= settings.n_iter_no_change:
-                if settings.schedule == "adaptive" and b0.cstate[M.C_ETA0, k0] > 1e-6:
-                    for b, k in columns:
-                        b.cstate[M.C_ETA0, k] /= 5.0
-                    no_improvement[c] = 0
-                else:
-                    for b, k in columns:
-                        b.cstate[M.C_ACTIVE, k] = 0.0
         if settings.verbose:
             print(
                 f"Classes still training: {sum(int(b.cstate[M.C_ACTIVE].sum()) for b in blocks)}, "

@@ -237,6 +237,52 @@ def epoch_order(rng, train_idx, shuffle):
     return train_idx
 
 
+class StoppingRule:
+    """scikit-learn's stopping criterion for one model (or one one-vs-rest class).
+
+    Each epoch's training objective (or, with early stopping, validation score)
+    either improves on the best so far by ``tol`` or counts towards
+    ``n_iter_no_change``; at that count the ``"adaptive"`` schedule divides its
+    step size by 5 (until it falls below 1e-6) and every other schedule stops.
+    Without ``tol`` every epoch counts as an improvement.
+    """
+
+    def __init__(self, settings: Settings, maximize: bool):
+        self.settings = settings
+        self.maximize = maximize  # a validation score (else a training objective)
+        self.eta0 = settings.eta0
+        self.best = -np.inf if maximize else np.inf
+        self.no_improvement = 0
+
+    def update(self, value: float) -> str:
+        """Record one epoch's value; ``"go on"``, ``"decay"`` (``eta0`` was just
+        divided by 5) or ``"stop"``."""
+        tol = self.settings.tol
+        if self.maximize:
+            improved = tol is None or value >= self.best + tol
+            self.best = max(self.best, value)
+        else:
+            improved = tol is None or value <= self.best - tol
+            self.best = min(self.best, value)
+        self.no_improvement = 0 if improved else self.no_improvement + 1
+        if self.no_improvement < self.settings.n_iter_no_change:
+            return "go on"
+        if self.settings.schedule == "adaptive" and self.eta0 > 1e-6:
+            self.eta0 /= 5.0
+            self.no_improvement = 0
+            return "decay"
+        return "stop"
+
+
+def check_divergence(epoch: int, settings: Settings, n_clips: float, finite: bool) -> None:
+    """Raise the divergence error after an epoch with clipped derivatives under
+    a step size the user chose, or with a non-finite loss or weight."""
+    if n_clips and settings.schedule != "optimal":
+        raise _diverged(epoch, f"a loss derivative exceeded {L.MAX_DLOSS:g}")
+    if not finite:
+        raise _diverged(epoch, "a coefficient, intercept or the loss is not finite")
+
+
 def _all_finite(state):
     return (
         np.isfinite(state.intercept)
@@ -340,10 +386,8 @@ def _train(
     # the cumulative L1 penalty carries over between partial_fit calls, so that
     # partial_fit over chunks equals one epoch of fit
     l1_q = state.l1_received
-    tol = -np.inf if settings.tol is None else settings.tol
-    eta0 = settings.eta0
-    hyper = settings.hyper(eta0)
-    best, no_improvement = -np.inf if validation_score else np.inf, 0
+    hyper = settings.hyper(settings.eta0)
+    rule = StoppingRule(settings, maximize=validation_score is not None)
     loss_computed = hyper[L.H_COMPUTE_LOSS] != 0.0
     n_train = train_idx.shape[0]
     t_start = time.perf_counter()
@@ -375,10 +419,8 @@ def _train(
         state.intercept = kstate[L.S_INTERCEPT]
         state.avg_intercept, state.t = kstate[L.S_AVG_INTERCEPT], kstate[L.S_T]
         state.l1_total = kstate[L.S_L1_U]
-        if kstate[L.S_N_CLIPS] and settings.schedule != "optimal":
-            raise _diverged(epoch, f"a loss derivative exceeded {L.MAX_DLOSS:g}")
-        if not np.isfinite(loss_sum) or not _all_finite(state):
-            raise _diverged(epoch, "a coefficient, intercept or the loss is not finite")
+        finite = np.isfinite(loss_sum) and _all_finite(state)
+        check_divergence(epoch, settings, kstate[L.S_N_CLIPS], finite)
 
         coef, intercept = model_weights(state, settings)
         avg_loss = loss_sum / n_train if loss_computed else np.nan
@@ -388,14 +430,8 @@ def _train(
         if validation_score is not None:
             score = validation_score(coef, intercept)
             state.validation_scores.append(score)
-            improved = score >= best + tol
-            best = max(best, score)
             report += f", Validation score: {score:f}"
-        else:
-            # without tol the loss may not be computed (NaN): every epoch counts
-            improved = settings.tol is None or objective <= best - tol
-            best = min(best, objective)
-        no_improvement = 0 if improved else no_improvement + 1
+        action = rule.update(score if validation_score is not None else objective)
         if settings.verbose:
             print(
                 f"Norm: {np.linalg.norm(coef):.2f}, NNZs: {np.count_nonzero(coef)}, "
@@ -404,17 +440,14 @@ def _train(
             print(f"Total training time: {time.perf_counter() - t_start:.2f} seconds.")
         if epoch_callbacks is not None and epoch_callbacks.end(coef, intercept):
             break
-        if no_improvement >= settings.n_iter_no_change:
-            if settings.schedule == "adaptive" and eta0 > 1e-6:
-                eta0 /= 5.0
-                hyper[L.H_ETA0] = eta0
-                no_improvement = 0
-            else:
-                if settings.verbose:
-                    print(
-                        f"Convergence after {epoch} epochs took "
-                        f"{time.perf_counter() - t_start:.2f} seconds"
-                    )
-                break
+        if action == "decay":
+            hyper[L.H_ETA0] = rule.eta0
+        elif action == "stop":
+            if settings.verbose:
+                print(
+                    f"Convergence after {epoch} epochs took "
+                    f"{time.perf_counter() - t_start:.2f} seconds"
+                )
+            break
     state.n_iter = epoch
     return state
