@@ -8,21 +8,18 @@ no fit writes into its caller's arrays.
 """
 
 import json
-import subprocess
 import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _subprocess import run_python
 from joblib import Parallel, delayed
 from sklearn.base import clone
 
 import fastloss
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def make_problem(n_samples=3000, n_features=40, n_classes=3, seed=0, density=1.0):
@@ -183,20 +180,8 @@ PROCESS_POOL_SCRIPT = textwrap.dedent(
 )
 
 
-def run_script(script, timeout):
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stdout.strip().splitlines()[-1]
-
-
 def test_process_pool_search_after_a_threaded_fit():
-    result = json.loads(run_script(PROCESS_POOL_SCRIPT, timeout=240))
+    result = json.loads(run_python(PROCESS_POOL_SCRIPT, timeout=240))
     parallel, serial = result["2"], result["1"]
     assert parallel["best_params"] == serial["best_params"]
     # same compiled code, same seeds: the scores agree exactly
@@ -231,7 +216,7 @@ FORK_SCRIPT = textwrap.dedent(
 def test_fork_pool_after_a_threaded_fit():
     # the hazard DESIGN.md records for GNU OpenMP kernels: a fork after the
     # parent ran parallel compiled code must not hang
-    assert run_script(FORK_SCRIPT, timeout=120) == "ok"
+    assert run_python(FORK_SCRIPT, timeout=120) == "ok"
 
 
 class _BlasThreadsSeen:

@@ -22,14 +22,11 @@ Numba 0.  Run ``pytest -s tests/test_memory.py`` to print the figures.
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
+from _subprocess import run_python
 
-ROOT = Path(__file__).resolve().parents[1]
 N_WARMUP, N_CALLS = 500, 10_000
 RSS_BOUND = 2 * 2**20
 PYTHON_BOUND = 100 * 2**10
@@ -108,17 +105,7 @@ SCRIPT = textwrap.dedent(
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmRSS from /proc")
 def test_many_partial_fit_calls_leave_memory_flat():
-    env = {**os.environ, "NUMBA_NRT_STATS": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(N_WARMUP), str(N_CALLS)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    m = json.loads(proc.stdout.strip().splitlines()[-1])
+    m = json.loads(run_python(SCRIPT, N_WARMUP, N_CALLS, timeout=300, NUMBA_NRT_STATS="1"))
     rss_growth = m["rss_after"] - m["rss_before"]
     # the recorded loss curve grows by design, one float64 a call
     python_growth = m["python_after"] - m["python_before"] - m["curve_bytes"]

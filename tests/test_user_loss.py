@@ -4,16 +4,14 @@ SciPy on the same objective, and finite differences."""
 import json
 import math
 import pickle
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _subprocess import recording_compiles, run_python
 from numba import njit
-from numba.core import event
 from scipy.optimize import minimize
 from scipy.special import expit
 from sklearn.base import clone
@@ -245,10 +243,7 @@ def test_pickled_model_predicts_and_refits_in_a_fresh_process(tmp_path):
         print(json.dumps({{"prediction": prediction, "coef": coef}}))
         """
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
-    )
-    child = json.loads(out.stdout.strip().splitlines()[-1])
+    child = json.loads(run_python(script, timeout=300))
     np.testing.assert_array_equal(child["prediction"], model.predict(X))
     np.testing.assert_array_equal(child["coef"], model.coef_)
 
@@ -266,24 +261,11 @@ def test_partial_fit_with_a_user_loss_equals_builtin():
 def test_compiles_once_per_process_whatever_the_hyperparameters():
     X, y = _regression_data()
     SGDRegressor(loss=AsymmetricSquaredError(under=2.0), max_iter=3).fit(X, y)  # warm
-    compiled = []
-
-    class Recorder(event.Listener):
-        def on_start(self, ev):
-            compiled.append(ev.data["dispatcher"].py_func.__qualname__)
-
-        def on_end(self, ev):
-            pass
-
-    recorder = Recorder()
-    event.register("numba:compile", recorder)
-    try:
+    with recording_compiles() as compiled:
         for under in (0.5, 3.0, 7.0):
             loss = AsymmetricSquaredError(under=under)
             SGDRegressor(loss=loss, max_iter=3, tol=None).fit(X, y)
             loss.loss(y, y + 1.0)
-    finally:
-        event.unregister("numba:compile", recorder)
     assert compiled == []
     # the specialised kernel is memoised per class
     loss = AsymmetricSquaredError()
