@@ -2,7 +2,11 @@
 
 A shuffled epoch is bound by memory latency, not arithmetic (DESIGN.md): one
 core waits on each new row.  Asking for the rows a few samples ahead with
-LLVM's ``prefetch`` intrinsic keeps several requests in flight.
+LLVM's ``prefetch`` intrinsic keeps several requests in flight.  The hint asks
+for the L2 cache (locality 2, ``prefetcht1``), not L1: eight rows of 13 lines
+ahead overflow the L1 miss buffers, and with them full the loads of the row
+being computed wait too.  Measured on a shuffled 500,000 x 100 float64 hinge
+epoch (kernel alone): L1 hint 70-72 ms, L2 hint 52-57 ms.
 """
 
 from llvmlite import ir
@@ -38,8 +42,8 @@ def _prefetch(typingctx, arr, index):
         i32 = ir.IntType(32)
         fn_type = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
         fn = cgutils.get_or_insert_function(builder.module, fn_type, "llvm.prefetch.p0")
-        # read (0), high temporal locality (3), data cache (1)
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        # read (0), locality 2 (L2), data cache (1)
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(2), i32(1)])
         return context.get_dummy_value()
 
     return types.void(arr, index), codegen

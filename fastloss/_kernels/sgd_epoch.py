@@ -39,6 +39,7 @@ from ._layout import (
     H_OPTIMAL_T0,
     H_POWER_T,
     H_SCHEDULE,
+    MIN_SCALE,
     S_AVG_INTERCEPT,
     S_INTERCEPT,
     S_L1_U,
@@ -116,9 +117,12 @@ def sgd_epoch_dense(
         update = -eta * sw * dloss
 
         if l2 > 0.0:
-            scale, avg_a, avg_b = shrink_or_fold(
-                coef, avg_coef, scale, max(0.0, 1.0 - eta * l2), avg_a, avg_b
-            )
+            factor = max(0.0, 1.0 - eta * l2)
+            if scale * factor >= MIN_SCALE:
+                # inline: a call passing the weight arrays costs more than the step
+                scale *= factor
+            else:
+                scale, avg_a, avg_b = shrink_or_fold(coef, avg_coef, scale, factor, avg_a, avg_b)
         if update != 0.0:
             c = update / scale
             if avg_a != 0.0:
@@ -201,9 +205,12 @@ def sgd_epoch_csr(
         update = -eta * sw * dloss
 
         if l2 > 0.0:
-            scale, avg_a, avg_b = shrink_or_fold(
-                coef, avg_coef, scale, max(0.0, 1.0 - eta * l2), avg_a, avg_b
-            )
+            factor = max(0.0, 1.0 - eta * l2)
+            if scale * factor >= MIN_SCALE:
+                # inline: a call passing the weight arrays costs more than the step
+                scale *= factor
+            else:
+                scale, avg_a, avg_b = shrink_or_fold(coef, avg_coef, scale, factor, avg_a, avg_b)
         if update != 0.0:
             c = update / scale
             if avg_a != 0.0:

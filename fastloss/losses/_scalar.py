@@ -331,7 +331,7 @@ def tweedie_dloss(y, p, power):
     return clipped_exp((2.0 - power) * p) - y * clipped_exp((1.0 - power) * p)
 
 
-@jit()
+@jit(inline="always")
 def loss_value(code, y, p, params):
     """Value of built-in loss ``code`` at one sample; ``params``: float64 (n_params,)."""
     if code == HINGE:
@@ -367,7 +367,7 @@ def loss_value(code, y, p, params):
     return math.nan  # not a built-in code: NaN makes the fit fail loudly
 
 
-@jit()
+@jit(inline="always")
 def loss_derivative(code, y, p, params):
     """Derivative in ``p`` of built-in loss ``code`` at one sample."""
     if code == HINGE:
