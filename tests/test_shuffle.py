@@ -1,12 +1,52 @@
-"""The opt-in block shuffle: a permutation of runs of rows, as accurate as a full one."""
+"""Epoch orders: the compiled full shuffle is uniform; the opt-in block shuffle
+is a permutation of runs of rows, as accurate as a full one."""
+
+import itertools
 
 import numpy as np
 import pytest
+from scipy import stats
 from sklearn.datasets import make_classification
 from sklearn.model_selection import train_test_split
 
 import fastloss
+from fastloss._kernels.shuffle import shuffle_in_place
 from fastloss.linear_model._training import SHUFFLE_BLOCK, epoch_order
+
+
+def test_full_shuffle_draws_every_permutation_equally_often():
+    # 24 permutations of 4 rows, 24,000 epochs: a chi-square test of uniformity
+    rng = np.random.default_rng(0)
+    rows = np.arange(4)
+    counts = dict.fromkeys(itertools.permutations(range(4)), 0)
+    for _ in range(24_000):
+        counts[tuple(epoch_order(rng, rows, True))] += 1
+    assert stats.chisquare(list(counts.values())).pvalue > 1e-3, counts
+
+
+def test_full_shuffle_puts_each_row_anywhere_with_equal_probability():
+    # 10,000 shuffles of 50 rows: every row lands in every position equally often
+    positions = np.zeros((50, 50))
+    for seed in range(10_000):
+        order = np.arange(50)
+        shuffle_in_place(order, seed)
+        positions[order, np.arange(50)] += 1
+    assert stats.chisquare(positions.ravel()).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_full_shuffle_is_a_permutation_fixed_by_the_seed(dtype):
+    rows = np.arange(7, 10_007, dtype=dtype)
+    a, b, c = rows.copy(), rows.copy(), rows.copy()
+    shuffle_in_place(a, 3)
+    shuffle_in_place(b, 3)
+    shuffle_in_place(c, 4)
+    np.testing.assert_array_equal(np.sort(a), rows)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c) and not np.array_equal(a, rows)
+    # the generator's state advances, so two epochs of one fit differ
+    rng = np.random.default_rng(0)
+    assert not np.array_equal(epoch_order(rng, rows, True), epoch_order(rng, rows, True))
 
 
 @pytest.mark.parametrize("n", [1, SHUFFLE_BLOCK - 1, SHUFFLE_BLOCK, 5 * SHUFFLE_BLOCK + 7])

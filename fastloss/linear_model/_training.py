@@ -25,6 +25,7 @@ from .._kernels import _optim_rules
 from .._kernels._specialise import kernel_for
 from .._kernels.minibatch_epoch import minibatch_epoch_csr, minibatch_epoch_dense
 from .._kernels.sgd_epoch import sgd_epoch_csr, sgd_epoch_dense
+from .._kernels.shuffle import block_order, shuffle_in_place
 from ..losses import Loss
 from ..optim._resolve import OptimConfig
 
@@ -226,15 +227,18 @@ def epoch_order(rng, train_idx, shuffle):
     ``shuffle=True`` permutes all rows (scikit-learn's behaviour); ``"block"``
     permutes blocks of ``SHUFFLE_BLOCK`` consecutive rows and keeps each block in
     order, so memory is read in long sequential runs; ``False`` keeps the order.
+    Both shuffles are compiled (``_kernels.shuffle``) and seeded from ``rng``.
     """
+    if not shuffle:
+        return train_idx
+    seed = rng.integers(np.iinfo(np.int64).max)
+    order = np.empty_like(train_idx)
     if shuffle == "block":
-        n = train_idx.shape[0]
-        starts = rng.permutation(-(-n // SHUFFLE_BLOCK)) * SHUFFLE_BLOCK
-        positions = (starts[:, None] + np.arange(SHUFFLE_BLOCK)).ravel()
-        return train_idx[positions[positions < n]]
-    if shuffle:
-        return rng.permutation(train_idx)
-    return train_idx
+        block_order(train_idx, SHUFFLE_BLOCK, seed, order)
+    else:
+        order[:] = train_idx
+        shuffle_in_place(order, seed)
+    return order
 
 
 class StoppingRule:
