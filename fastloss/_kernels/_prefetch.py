@@ -21,12 +21,26 @@ LINE = 64
 
 @intrinsic
 def _prefetch(typingctx, arr, index):
-    """Hint the CPU to load the cache line holding ``arr[index]`` (1-D array)."""
-    if not isinstance(arr, types.Array) or arr.ndim != 1 or not isinstance(index, types.Integer):
+    """Hint the CPU to load the cache line holding ``arr[index]``: a 1-D array
+    and an integer, or an N-D array and a tuple of N integers."""
+    if not isinstance(arr, types.Array):
+        return None
+    if isinstance(index, types.Integer):
+        if arr.ndim != 1:
+            return None
+    elif not (
+        isinstance(index, types.BaseTuple)
+        and len(index) == arr.ndim
+        and all(isinstance(i, types.Integer) for i in index)
+    ):
         return None
 
     def codegen(context, builder, signature, args):
         array = context.make_array(signature.args[0])(context, builder, args[0])
+        if isinstance(signature.args[1], types.BaseTuple):
+            indices = cgutils.unpack_tuple(builder, args[1])
+        else:
+            indices = [args[1]]
         ptr = cgutils.get_item_pointer2(
             context,
             builder,
@@ -34,7 +48,7 @@ def _prefetch(typingctx, arr, index):
             cgutils.unpack_tuple(builder, array.shape),
             cgutils.unpack_tuple(builder, array.strides),
             signature.args[0].layout,
-            [args[1]],
+            indices,
             wraparound=False,
             boundscheck=False,
         )
@@ -57,3 +71,15 @@ def prefetch_range(arr, start, end):
         _prefetch(arr, k)
     if end > start:
         _prefetch(arr, end - 1)
+
+
+@jit()
+def prefetch_row(X, i):
+    """Prefetch row ``i`` of a C-contiguous 2-D array, one request per cache line
+    (indexing ``X`` itself: a row view would cost a reference count a sample)."""
+    n = X.shape[1]
+    step = max(1, LINE // X.itemsize)
+    for j in range(0, n, step):
+        _prefetch(X, (i, j))
+    if n > 0:
+        _prefetch(X, (i, n - 1))

@@ -57,7 +57,7 @@ from ._optim_rules import (
     step_eta,
 )
 from ._weights import clip_dloss
-from .sgd_epoch import dense_dot
+from .sgd_epoch import row_dot
 
 __all__ = ["minibatch_epoch_dense", "minibatch_epoch_csr"]
 
@@ -77,6 +77,7 @@ def minibatch_epoch_dense(
     intercept, t_samples = state[S_INTERCEPT], state[S_T]
     t, cum_eta = opt_state[SLOT_LAST, n_features], opt_state[SLOT_CUM_ETA, n_features]
     grad = np.zeros(n_features)
+    weights = coef.reshape((1, n_features))  # a 2-D view for row_dot
     loss_sum = 0.0
     n_clips = 0
 
@@ -87,8 +88,7 @@ def minibatch_epoch_dense(
         grad_intercept = 0.0
         for k in range(start, end):
             i = order[k]
-            row = X[i]
-            p = dense_dot(coef, row) + intercept
+            p = row_dot(weights, 0, X, i) + intercept
             sw = sample_weight[i]
             if compute_loss:
                 loss_sum += sw * loss_value(loss_code, y[i], p, loss_params)
@@ -97,7 +97,7 @@ def minibatch_epoch_dense(
             d = sw * dloss
             if d != 0.0:
                 for j in range(n_features):
-                    grad[j] += d * row[j]
+                    grad[j] += d * X[i, j]
             grad_intercept += d
         n_rows = end - start
         t += 1.0

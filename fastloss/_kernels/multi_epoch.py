@@ -70,7 +70,7 @@ from ._layout import (
     H_SCHEDULE,
     MIN_SCALE,
 )
-from ._prefetch import _prefetch, prefetch_range
+from ._prefetch import _prefetch, prefetch_range, prefetch_row
 from ._weights import (
     average_step,
     clip_dloss,
@@ -79,7 +79,7 @@ from ._weights import (
     shrink_or_fold,
     step_size,
 )
-from .sgd_epoch import dense_dot
+from .sgd_epoch import row_dot
 
 __all__ = ["multi_epoch_dense", "multi_epoch_csr"]
 
@@ -195,14 +195,14 @@ def csr_block(data, indices, start, end, coef, k0, width, p):
         p[k0] = a0
 
 
-@jit()
-def dense_scores(row, coef, scale, cstate, p):
-    """p[k] = scale[k] * (row @ coef[k]) + intercept[k]; coef (n_classes, n_features)."""
+@jit(inline="always")
+def dense_scores(X, i, coef, scale, cstate, p):
+    """p[k] = scale[k] * (X[i] @ coef[k]) + intercept[k]; coef (n_classes, n_features)."""
     for k in range(p.shape[0]):
-        p[k] = scale[k] * dense_dot(coef[k], row) + cstate[C_INTERCEPT, k]
+        p[k] = scale[k] * row_dot(coef, k, X, i) + cstate[C_INTERCEPT, k]
 
 
-@jit()
+@jit(inline="always")
 def csr_scores(data, indices, start, end, coef, scale, cstate, p):
     """p[k] = scale[k] * (row @ coef[:, k]) + intercept[k] over the stored values
     ``start:end`` of a CSR row, in stored order; coef (n_features, n_classes)."""
@@ -216,7 +216,7 @@ def csr_scores(data, indices, start, end, coef, scale, cstate, p):
         p[k] = scale[k] * p[k] + cstate[C_INTERCEPT, k]
 
 
-@jit()
+@jit(inline="always")
 def ovr_target(positive, sw, class_weight):
     """One-vs-rest target (+1 / -1) and sample weight of one class: the class
     weight applies to the class's own samples only, as in scikit-learn."""
@@ -225,7 +225,7 @@ def ovr_target(positive, sw, class_weight):
     return -1.0, sw * 1.0
 
 
-@jit()
+@jit(inline="always")
 def joint_derivatives(mode, label, sw, class_weight, p, weight, dloss, loss_sums):
     """A joint multiclass loss's gradient in the scores into ``dloss``, the
     sample's weight (its class's weight times its own) into ``weight``."""
@@ -235,7 +235,7 @@ def joint_derivatives(mode, label, sw, class_weight, p, weight, dloss, loss_sums
         weight[k] = w
 
 
-@jit()
+@jit(inline="always")
 def class_steps(
     hyper, cstate, weight, dloss, coef, avg_coef, class_major, scale, avg_a, avg_b, step
 ):
@@ -248,13 +248,12 @@ def class_steps(
     power_t, t0, alpha = hyper[H_POWER_T], hyper[H_OPTIMAL_T0], hyper[H_ALPHA]
     l2, l1 = hyper[H_L2] * alpha, hyper[H_L1] * alpha
     fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
-    active, t_row, eta0_row = cstate[C_ACTIVE], cstate[C_T], cstate[C_ETA0]
     last_t, last_eta0, eta, factor = -1.0, -1.0, 0.0, 1.0
     for k in range(step.shape[0]):
-        if active[k] == 0.0:
+        if cstate[C_ACTIVE, k] == 0.0:
             step[k] = 0.0
             continue
-        t, eta0 = t_row[k], eta0_row[k]
+        t, eta0 = cstate[C_T, k], cstate[C_ETA0, k]
         if t != last_t or eta0 != last_eta0:  # classes usually share t: one pow
             eta = step_size(schedule, eta0, power_t, t0, alpha, t)
             factor = max(0.0, 1.0 - eta * l2)
@@ -278,26 +277,25 @@ def class_steps(
             cstate[C_L1_U, k] += eta * l1
 
 
-@jit()
-def add_dense_row(coef, avg_coef, row, step, avg_a):
-    """coef[k] += step[k] * row for every class with a step, and the lazy
+@jit(inline="always")
+def add_dense_row(coef, avg_coef, X, i, step, avg_a):
+    """coef[k] += step[k] * X[i] for every class with a step, and the lazy
     average's correction; coef (n_classes, n_features)."""
     for k in range(step.shape[0]):
         c, a = step[k], avg_a[k]
         if c == 0.0:
             continue
-        w, v = coef[k], avg_coef[k]
         if a != 0.0:
-            for j in range(row.shape[0]):
-                d = c * row[j]
-                w[j] += d
-                v[j] -= a * d
+            for j in range(X.shape[1]):
+                d = c * X[i, j]
+                coef[k, j] += d
+                avg_coef[k, j] -= a * d
         else:
-            for j in range(row.shape[0]):
-                w[j] += c * row[j]
+            for j in range(X.shape[1]):
+                coef[k, j] += c * X[i, j]
 
 
-@jit()
+@jit(inline="always")
 def add_csr_row(coef, avg_coef, data, indices, start, end, step, avg_a, averaging):
     """coef[j, :] += step * x for each stored value x of feature j in ``start:end``
     of a CSR row, and the lazy average's correction; coef (n_features, n_classes)."""
@@ -324,15 +322,15 @@ def truncate_features(coef, avg_coef, l1_q, j, cstate, scale, avg_a):
 
 
 @jit()
-def truncate_dense_row(coef, avg_coef, l1_q, row, cstate, scale, avg_a):
+def truncate_dense_row(coef, avg_coef, l1_q, X, i, cstate, scale, avg_a):
     """L1-truncate every active class's weights of the row's non-zero features;
     coef (n_classes, n_features)."""
     for k in range(scale.shape[0]):
         if cstate[C_ACTIVE, k] == 0.0:
             continue
         u, a = cstate[C_L1_U, k], avg_a[k]
-        for j in range(row.shape[0]):
-            if row[j] != 0.0:
+        for j in range(X.shape[1]):
+            if X[i, j] != 0.0:
                 delta = l1_truncate(coef[k], l1_q[k], j, u, scale[k])
                 avg_coef[k, j] -= a * delta
 
@@ -346,7 +344,7 @@ def truncate_csr_row(coef, avg_coef, l1_q, data, indices, start, end, cstate, sc
             truncate_features(coef, avg_coef, l1_q, indices[kk], cstate, scale, avg_a)
 
 
-@jit()
+@jit(inline="always")
 def is_averaging(avg_a):
     """Whether any class's lazy average is running."""
     for k in range(avg_a.shape[0]):
@@ -355,7 +353,7 @@ def is_averaging(avg_a):
     return False
 
 
-@jit()
+@jit(inline="always")
 def finish_step(hyper, cstate, scale, avg_a, avg_b):
     """Enter the step into each active class's average; advance its counter."""
     average_start = hyper[H_AVERAGE_START]
@@ -393,7 +391,7 @@ def multi_epoch_dense(
     loss_params, hyper, coef, avg_coef, l1_q, cstate, loss_sums,
 ):  # fmt: skip
     """One epoch over the rows ``X[order]`` for every class; see the module docstring."""
-    n_features, n_classes = X.shape[1], coef.shape[0]
+    n_classes = coef.shape[0]
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
     l1 = hyper[H_L1] * hyper[H_ALPHA]
     scale, avg_a, avg_b = np.ones(n_classes), np.zeros(n_classes), np.ones(n_classes)
@@ -405,12 +403,11 @@ def multi_epoch_dense(
     for s in range(n_steps):
         if s + AHEAD < n_steps:
             ahead = order[s + AHEAD]
-            prefetch_range(X[ahead], 0, n_features)
+            prefetch_row(X, ahead)
             _prefetch(labels, ahead)
             _prefetch(sample_weight, ahead)
         i = order[s]
-        row = X[i]
-        dense_scores(row, coef, scale, cstate, p)
+        dense_scores(X, i, coef, scale, cstate, p)
         # one-vs-rest reaches its scalar loss here, in the kernel's own body,
         # through the two module-level names (see losses._scalar)
         label, sw = labels[i], sample_weight[i]
@@ -427,9 +424,9 @@ def multi_epoch_dense(
         else:
             joint_derivatives(mode, label, sw, class_weight, p, weight, dloss, loss_sums)
         class_steps(hyper, cstate, weight, dloss, coef, avg_coef, True, scale, avg_a, avg_b, step)
-        add_dense_row(coef, avg_coef, row, step, avg_a)
+        add_dense_row(coef, avg_coef, X, i, step, avg_a)
         if l1 > 0.0:
-            truncate_dense_row(coef, avg_coef, l1_q, row, cstate, scale, avg_a)
+            truncate_dense_row(coef, avg_coef, l1_q, X, i, cstate, scale, avg_a)
         finish_step(hyper, cstate, scale, avg_a, avg_b)
 
     finish_epoch_rows(coef, avg_coef, scale, avg_a, avg_b)

@@ -46,7 +46,7 @@ from ._layout import (
     S_N_CLIPS,
     S_T,
 )
-from ._prefetch import _prefetch, prefetch_range
+from ._prefetch import _prefetch, prefetch_range, prefetch_row
 from ._weights import (
     average_step,
     clip_dloss,
@@ -63,11 +63,15 @@ AHEAD = 8
 
 
 @jit(fastmath={"reassoc", "contract", "nsz", "arcp"})
-def dense_dot(a, b):
-    """sum(a * b) for two 1-D arrays, reassociated so that LLVM vectorises it."""
+def row_dot(W, k, X, i):
+    """W[k] @ X[i] for two C-contiguous 2-D arrays, reassociated so that LLVM
+    vectorises it.  Indexing the 2-D arrays, not row views: a view costs two
+    atomic reference-count updates, about 10% of a one-vs-rest epoch.  Every
+    dense SGD kernel computes its scores here, so one-vs-rest and per-class
+    epochs round alike."""
     s = 0.0
-    for j in range(a.shape[0]):
-        s += a[j] * b[j]
+    for j in range(X.shape[1]):
+        s += W[k, j] * X[i, j]
     return s
 
 
@@ -95,6 +99,7 @@ def sgd_epoch_dense(
     t, u = state[S_T], state[S_L1_U]
     scale, avg_a, avg_b = 1.0, 0.0, 1.0
     n_features = X.shape[1]
+    weights = coef.reshape((1, n_features))  # a 2-D view for row_dot
     loss_sum = 0.0
     n_clips = 0
 
@@ -102,12 +107,11 @@ def sgd_epoch_dense(
     for k in range(n_steps):
         if k + AHEAD < n_steps:
             ahead = order[k + AHEAD]
-            prefetch_range(X[ahead], 0, n_features)
+            prefetch_row(X, ahead)
             _prefetch(y, ahead)
             _prefetch(sample_weight, ahead)
         i = order[k]
-        row = X[i]
-        p = scale * dense_dot(coef, row) + intercept
+        p = scale * row_dot(weights, 0, X, i) + intercept
         eta = step_size(schedule, eta0, power_t, t0, alpha, t)
         sw = sample_weight[i]
         if compute_loss:
@@ -127,18 +131,18 @@ def sgd_epoch_dense(
             c = update / scale
             if avg_a != 0.0:
                 for j in range(n_features):
-                    d = c * row[j]
+                    d = c * X[i, j]
                     coef[j] += d
                     avg_coef[j] -= avg_a * d
             else:
                 for j in range(n_features):
-                    coef[j] += c * row[j]
+                    coef[j] += c * X[i, j]
         if fit_intercept:
             intercept += update
         if l1 > 0.0:
             u += eta * l1
             for j in range(n_features):
-                if row[j] != 0.0:
+                if X[i, j] != 0.0:
                     delta = l1_truncate(coef, l1_q, j, u, scale)
                     avg_coef[j] -= avg_a * delta
         if 0.0 < average_start <= t:
