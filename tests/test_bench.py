@@ -85,6 +85,26 @@ def test_multinomial_against_logistic_regression(result):
     assert fits["multinomial"].n_iter == fits["one-vs-rest"].n_iter == result.epochs
 
 
+def test_block_shuffle_effect_compares_both_shuffles_seed_by_seed(result):
+    """Each block-shuffle case refits fastloss with both shuffles, one pair per
+    seed; the other cases do not.  The two orders differ, so the fits do too,
+    and the block shuffle stays about as accurate as the full one."""
+    for c in result.cases:
+        effect = c.shuffle_effect
+        if c.case.fastloss_only.get("shuffle") != "block":
+            assert effect is None, c.case.name
+            continue
+        assert effect.seeds == [0, 1]
+        objectives = effect.full_objectives + effect.block_objectives
+        assert all(math.isfinite(v) and v > 0 for v in objectives)
+        assert effect.full_objectives != effect.block_objectives
+        mean = sum(effect.full_objectives) / 2
+        assert effect.objective_change == pytest.approx(
+            sum(effect.block_objectives) / 2 / mean - 1
+        )
+        assert abs(effect.score_change) <= SCORE_TOLERANCE
+
+
 def test_cold_start(result):
     cold = result.cold_start
     assert _positive(cold.sklearn_seconds) and _positive(cold.fastloss_warm_seconds)
@@ -104,6 +124,10 @@ def test_report_and_json(result, tmp_path):
     assert payload["cold_start"]["warm_ratio"] > 0
     assert len(payload["multinomial_vs_logistic"]["fits"]) == 3
     assert "LogisticRegression" in report
+    assert "block vs full reshuffle" in report
+    blocks = [c for c in payload["cases"] if c["block_vs_full_reshuffle"] is not None]
+    assert [c["name"] for c in blocks] == ["dense f64 hinge block*"]
+    assert set(blocks[0]["block_vs_full_reshuffle"]) >= {"objective_change", "block_scores"}
 
 
 def test_command_line(tmp_path, capsys, monkeypatch):

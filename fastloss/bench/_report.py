@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,32 @@ def _cold_start_lines(result: BenchResult) -> list[str]:
     return lines
 
 
+def _shuffle_effect_lines(result: BenchResult) -> list[str]:
+    """Block vs full reshuffle, one line per block-shuffle case (or none)."""
+    lines = []
+    for r in result.cases:
+        effect = r.shuffle_effect
+        if effect is None:
+            continue
+        if not lines:
+            lines.append(
+                f"block vs full reshuffle (fastloss, mean of {len(effect.seeds)} seeds,"
+                f" {result.epochs} epochs each):"
+            )
+        block_obj = statistics.mean(effect.block_objectives)
+        full_obj = statistics.mean(effect.full_objectives)
+        block_score = statistics.mean(effect.block_scores)
+        full_score = statistics.mean(effect.full_scores)
+        spread = max(effect.full_objectives) / min(effect.full_objectives) - 1
+        lines.append(
+            f"  {r.case.name}: objective {block_obj:.4f} vs {full_obj:.4f}"
+            f" ({100 * effect.objective_change:+.2f}%; full reshuffle alone varies"
+            f" {100 * spread:.1f}% over the seeds), {r.metric} {block_score:.4f} vs"
+            f" {full_score:.4f} ({100 * effect.score_change:+.2f} points)"
+        )
+    return lines
+
+
 def format_report(result: BenchResult) -> str:
     """The table, how to read it, and the cold-start lines.
 
@@ -122,6 +149,9 @@ def format_report(result: BenchResult) -> str:
     ]
     if result.cases:
         lines.append(f"geometric mean speedup: {result.geometric_mean_speedup:.2f}x")
+    effect = _shuffle_effect_lines(result)
+    if effect:
+        lines += ["", *effect]
     if result.logistic is not None:
         lines += ["", *format_logistic(result.logistic)]
     cold = _cold_start_lines(result)

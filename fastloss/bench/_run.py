@@ -20,6 +20,7 @@ from ._measure import (
     quiet_fit,
     time_epochs,
 )
+from ._shuffle_effect import ShuffleEffect, is_block_case, measure_shuffle_effect
 from ._suites import Case, Dataset, DataSpec, make_dataset, suite
 
 __all__ = ["BenchResult", "CaseResult", "Progress", "run"]
@@ -36,6 +37,8 @@ class CaseResult:
     sklearn, fastloss : FitQuality
     floors : Floors or None
         Memory floors of the case's dense ``X`` (``None`` for sparse data).
+    shuffle_effect : ShuffleEffect or None
+        Block vs full reshuffle over several seeds (block-shuffle cases only).
     """
 
     case: Case
@@ -43,6 +46,7 @@ class CaseResult:
     sklearn: FitQuality
     fastloss: FitQuality
     floors: Floors | None = None
+    shuffle_effect: ShuffleEffect | None = None
 
     @property
     def metric(self) -> str:
@@ -75,6 +79,9 @@ class CaseResult:
             "floors": None if self.floors is None else asdict(self.floors),
             "fastloss_over_stream_floor": self.floor_multiple("stream"),
             "fastloss_over_random_floor": self.floor_multiple("random"),
+            "block_vs_full_reshuffle": None
+            if self.shuffle_effect is None
+            else self.shuffle_effect.to_dict(),
         }
 
 
@@ -184,7 +191,8 @@ def _warm_up(cases: Sequence[Case], random_state: int) -> None:
 def run_case(
     case: Case, data: Dataset, epochs: int, repeat: int, random_state: int, floors: bool
 ) -> CaseResult:
-    """Measure one case: epoch times, objective, score, memory and floors.
+    """Measure one case: epoch times, objective, score, memory and floors, and
+    for a block-shuffle case its effect on the objective and score.
 
     Parameters
     ----------
@@ -194,6 +202,8 @@ def run_case(
     epochs, repeat, random_state : int
     floors : bool
         Measure the memory floors (dense data only).
+        A block-shuffle case is also fitted with both shuffles for ``repeat``
+        seeds from ``random_state`` on (:mod:`._shuffle_effect`).
 
     Returns
     -------
@@ -202,7 +212,11 @@ def run_case(
     timing = time_epochs(case, data, epochs, repeat, random_state)
     sk_quality, fl_quality = fit_quality(case, data, epochs, random_state)
     floor = measure_floors(data.X_train) if floors and case.data.is_dense else None
-    return CaseResult(case, timing, sk_quality, fl_quality, floor)
+    effect = None
+    if is_block_case(case):
+        seeds = list(range(random_state, random_state + repeat))
+        effect = measure_shuffle_effect(case, data, epochs, seeds)
+    return CaseResult(case, timing, sk_quality, fl_quality, floor, effect)
 
 
 def run(
