@@ -99,9 +99,7 @@ def test_block_shuffle_effect_compares_both_shuffles_seed_by_seed(result):
         assert all(math.isfinite(v) and v > 0 for v in objectives)
         assert effect.full_objectives != effect.block_objectives
         mean = sum(effect.full_objectives) / 2
-        assert effect.objective_change == pytest.approx(
-            sum(effect.block_objectives) / 2 / mean - 1
-        )
+        assert effect.objective_change == pytest.approx(sum(effect.block_objectives) / 2 / mean - 1)
         assert abs(effect.score_change) <= SCORE_TOLERANCE
 
 
