@@ -15,6 +15,7 @@ import pytest
 
 from fastloss.bench import __main__ as bench_main
 from fastloss.bench import format_report, run, suite, write_json
+from fastloss.bench._cold import PARTS
 
 #: Largest held-out accuracy (or R^2) gap allowed between the two libraries.
 #: Both run the same number of epochs of the same SGD but shuffle with
@@ -108,6 +109,9 @@ def test_cold_start(result):
     assert _positive(cold.sklearn_seconds) and _positive(cold.fastloss_warm_seconds)
     assert cold.fastloss_cold_cache_seconds is None and cold.cold_cache_ratio is None
     assert _positive(cold.warm_ratio)
+    # fastloss's warm start part by part, in the order the import and fit reach them
+    assert list(cold.fastloss_parts) == list(PARTS)
+    assert all(_positive(seconds) for seconds in cold.fastloss_parts.values())
 
 
 def test_report_and_json(result, tmp_path):
@@ -120,6 +124,8 @@ def test_report_and_json(result, tmp_path):
     payload = json.loads(path.read_text())
     assert [c["name"] for c in payload["cases"]] == [c.case.name for c in result.cases]
     assert payload["cold_start"]["warm_ratio"] > 0
+    assert set(payload["cold_start"]["fastloss_parts"]) == set(PARTS)
+    assert "part by part" in report
     assert len(payload["multinomial_vs_logistic"]["fits"]) == 3
     assert "LogisticRegression" in report
     assert "block vs full reshuffle" in report

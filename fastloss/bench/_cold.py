@@ -7,13 +7,19 @@ counted):
 
 * fastloss with a warm Numba cache (the cache this installation already uses);
 * scikit-learn's SGDClassifier;
-* fastloss with an empty temporary ``NUMBA_CACHE_DIR`` (compiles every kernel).
+* fastloss with an empty temporary ``NUMBA_CACHE_DIR`` (compiles every kernel);
+* fastloss's warm start part by part, in the order the import and the fit
+  reach them (scikit-learn's modules, which fastloss builds on; ``numba``;
+  fastloss's own modules; Numba's typing and target contexts, which its
+  first call of any compiled function sets up, even one loaded from the
+  cache; the first fit itself).
 
 The warm runs alternate the two libraries and keep medians.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -24,7 +30,7 @@ from pathlib import Path
 
 import fastloss
 
-__all__ = ["ColdStart", "measure_cold_start"]
+__all__ = ["PARTS", "ColdStart", "measure_cold_start"]
 
 _SCRIPT = """
 import time
@@ -40,6 +46,38 @@ print(repr(time.perf_counter() - start))
 
 _MODULES = {"fastloss": "fastloss", "sklearn": "sklearn.linear_model"}
 
+_PARTS_SCRIPT = """
+import json
+import time
+import numpy as np
+rng = np.random.default_rng(0)
+X = rng.standard_normal((1000, 10))
+y = (X[:, 0] + 0.1 * rng.standard_normal(1000) > 0).astype(np.int64)
+clock = [time.perf_counter()]
+import sklearn.linear_model
+clock.append(time.perf_counter())
+import numba
+clock.append(time.perf_counter())
+from fastloss import SGDClassifier
+clock.append(time.perf_counter())
+from numba.core.registry import cpu_target
+cpu_target.typing_context.refresh()
+cpu_target.target_context.refresh()
+clock.append(time.perf_counter())
+SGDClassifier(random_state=0).fit(X, y)
+clock.append(time.perf_counter())
+print(json.dumps([b - a for a, b in zip(clock, clock[1:])]))
+"""
+
+#: Names of the parts :data:`_PARTS_SCRIPT` times, in order.
+PARTS = (
+    "scikit-learn modules",
+    "numba",
+    "fastloss modules",
+    "Numba's compiler contexts",
+    "first fit",
+)
+
 
 @dataclass
 class ColdStart:
@@ -53,11 +91,14 @@ class ColdStart:
         scikit-learn (median).
     fastloss_cold_cache_seconds : float or None
         fastloss with an empty Numba cache; ``None`` when not measured.
+    fastloss_parts : dict or None
+        Seconds of each part of fastloss's warm start (:data:`PARTS`), medians.
     """
 
     fastloss_warm_seconds: float
     sklearn_seconds: float
     fastloss_cold_cache_seconds: float | None = None
+    fastloss_parts: dict[str, float] | None = None
 
     @property
     def warm_ratio(self) -> float:
@@ -81,7 +122,16 @@ def _environment(**extra: str) -> dict:
 
 def _run_once(library: str, **env: str) -> float:
     """Seconds reported by one fresh interpreter importing ``library`` and fitting."""
-    script = _SCRIPT.format(module=_MODULES[library])
+    return float(_run_script(_SCRIPT.format(module=_MODULES[library]), library, **env))
+
+
+def _parts_once() -> list[float]:
+    """Seconds of each of :data:`PARTS` in one fresh interpreter."""
+    return json.loads(_run_script(_PARTS_SCRIPT, "fastloss (part by part)"))
+
+
+def _run_script(script: str, library: str, **env: str) -> str:
+    """Last line a fresh interpreter running ``script`` prints."""
     completed = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
@@ -92,7 +142,7 @@ def _run_once(library: str, **env: str) -> float:
     )
     if completed.returncode != 0:
         raise RuntimeError(f"cold-start subprocess for {library} failed:\n{completed.stderr}")
-    return float(completed.stdout.strip().splitlines()[-1])
+    return completed.stdout.strip().splitlines()[-1]
 
 
 def _cold_cache_seconds() -> float:
@@ -117,12 +167,17 @@ def measure_cold_start(repeat: int = 3, cold_cache: bool = True) -> ColdStart:
     ColdStart
     """
     _run_once("fastloss")  # make sure the cache is warm
-    sklearn_times, fastloss_times = [], []
+    sklearn_times, fastloss_times, parts = [], [], []
     for _ in range(repeat):
         sklearn_times.append(_run_once("sklearn"))
         fastloss_times.append(_run_once("fastloss"))
+        parts.append(_parts_once())
     return ColdStart(
         fastloss_warm_seconds=statistics.median(fastloss_times),
         sklearn_seconds=statistics.median(sklearn_times),
         fastloss_cold_cache_seconds=_cold_cache_seconds() if cold_cache else None,
+        fastloss_parts={
+            name: statistics.median(seconds)
+            for name, seconds in zip(PARTS, zip(*parts, strict=True), strict=True)
+        },
     )

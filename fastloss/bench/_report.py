@@ -87,6 +87,9 @@ def _cold_start_lines(result: BenchResult) -> list[str]:
         f"  fastloss, warm Numba cache   {cold.fastloss_warm_seconds:6.2f} s"
         f"   ({cold.warm_ratio:.2f}x scikit-learn)",
     ]
+    if cold.fastloss_parts:
+        parts = ", ".join(f"{name} {s:.2f} s" for name, s in cold.fastloss_parts.items())
+        lines.append(f"  fastloss's warm start, part by part: {parts}")
     if cold.fastloss_cold_cache_seconds is not None:
         lines.append(
             f"  fastloss, empty Numba cache  {cold.fastloss_cold_cache_seconds:6.2f} s"
