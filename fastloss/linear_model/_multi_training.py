@@ -289,14 +289,13 @@ def _train_blocks(
     scores = [[] for _ in criteria]
     n_iter = np.zeros(n_classes, dtype=np.int64)
     n_train = train_idx.shape[0]
-    order_buffer = np.empty_like(train_idx)
     t_start = time.perf_counter()
     run_args = (X, labels, sample_weight, class_weight)
 
     for epoch in range(1, settings.max_iter + 1):
         if settings.verbose:
             print(f"-- Epoch {epoch}")
-        order = epoch_order(rng, train_idx, settings.shuffle, order_buffer)
+        order = epoch_order(rng, train_idx, settings.shuffle)
         active = [bool(b.cstate[M.C_ACTIVE, k]) for b in blocks for k in range(b.n_classes)]
         if callbacks is not None:
             for c, columns in enumerate(criteria):

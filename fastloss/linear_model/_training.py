@@ -221,21 +221,18 @@ def _run_parallel_epoch(
 SHUFFLE_BLOCK = 64
 
 
-def epoch_order(rng, train_idx, shuffle, out=None):
+def epoch_order(rng, train_idx, shuffle):
     """Rows of one epoch, in visiting order.
 
     ``shuffle=True`` permutes all rows (scikit-learn's behaviour); ``"block"``
     permutes blocks of ``SHUFFLE_BLOCK`` consecutive rows and keeps each block in
     order, so memory is read in long sequential runs; ``False`` keeps the order.
     Both shuffles are compiled (``_kernels.shuffle``) and seeded from ``rng``.
-    ``out`` (the shape of ``train_idx``) receives the order when given: reusing
-    one buffer for every epoch spares a fresh allocation's page faults, about
-    2 ms an epoch at 500,000 rows.
     """
     if not shuffle:
         return train_idx
     seed = rng.integers(np.iinfo(np.int64).max)
-    order = np.empty_like(train_idx) if out is None else out
+    order = np.empty_like(train_idx)
     if shuffle == "block":
         block_order(train_idx, SHUFFLE_BLOCK, seed, order)
     else:
@@ -397,7 +394,6 @@ def _train(
     rule = StoppingRule(settings, maximize=validation_score is not None)
     loss_computed = hyper[L.H_COMPUTE_LOSS] != 0.0
     n_train = train_idx.shape[0]
-    order_buffer = np.empty_like(train_idx)
     t_start = time.perf_counter()
     epoch = 0
     for epoch in range(1, settings.max_iter + 1):
@@ -405,7 +401,7 @@ def _train(
             print(f"-- Epoch {epoch}")
         if epoch_callbacks is not None:
             epoch_callbacks.begin()
-        order = epoch_order(rng, train_idx, settings.shuffle, order_buffer)
+        order = epoch_order(rng, train_idx, settings.shuffle)
         if pool is not None:
             loss_sum = _run_parallel_epoch(
                 pool, n_threads, X, y, sample_weight, order, settings, hyper, state, l1_q, kstate
