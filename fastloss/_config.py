@@ -31,10 +31,11 @@ def jit(fastmath: bool | set = False, inline: str = "never"):
         Numba's ``fastmath`` flags.  Only dense dot products use them (``reassoc``
         lets LLVM vectorise the reduction); on sparse rows they emit slow gathers.
     inline : {"never", "always"}, default="never"
-        ``"always"`` inlines the function into its callers in Numba's IR.  Only
-        the per-sample loss switch uses it: LLVM finds it too large to inline,
-        and the call (arrays passed as unpacked structs) cost about 7% of a
-        shuffled epoch.
+        ``"always"`` inlines the function into its callers in Numba's IR.  For
+        functions called once a sample (or row) that take arrays and that LLVM
+        finds too large to inline: the per-sample loss switch (its call cost
+        about 7% of a shuffled epoch) and the multi-output kernel's per-row
+        helpers.
     """
 
     def decorate(func):
