@@ -70,7 +70,7 @@ from ._layout import (
     H_SCHEDULE,
     MIN_SCALE,
 )
-from ._prefetch import _prefetch, prefetch_range, prefetch_row
+from ._prefetch import AHEAD, _prefetch, prefetch_range, prefetch_row
 from ._weights import (
     average_step,
     clip_dloss,
@@ -92,9 +92,6 @@ C_ETA0 = 4  # the class's eta0 ("adaptive" divides it per class)
 C_ACTIVE = 5  # 1.0 while the class trains, 0.0 once stopped
 C_N_CLIPS = 6  # derivatives clipped to +-MAX_DLOSS
 C_SIZE = 7
-
-#: How many samples ahead rows are prefetched.
-AHEAD = 8
 
 
 # ----------------------- helpers for the CSR layout, coef (n_features, n_classes)
@@ -409,7 +406,8 @@ def multi_epoch_dense(
         i = order[s]
         dense_scores(X, i, coef, scale, cstate, p)
         # one-vs-rest reaches its scalar loss here, in the kernel's own body,
-        # through the two module-level names (see losses._scalar)
+        # through the two module-level names (see losses._scalar); an inlined
+        # helper for this loop, shared by both kernels, measured 10-30% slower
         label, sw = labels[i], sample_weight[i]
         if mode == OVR:
             for k in range(n_classes):
@@ -461,7 +459,8 @@ def multi_epoch_csr(
         start, end = indptr[i], indptr[i + 1]
         csr_scores(data, indices, start, end, coef, scale, cstate, p)
         # one-vs-rest reaches its scalar loss here, in the kernel's own body,
-        # through the two module-level names (see losses._scalar)
+        # through the two module-level names (see losses._scalar); an inlined
+        # helper for this loop, shared by both kernels, measured 10-30% slower
         label, sw = labels[i], sample_weight[i]
         if mode == OVR:
             for k in range(n_classes):

@@ -46,7 +46,7 @@ from ._layout import (
     S_N_CLIPS,
     S_T,
 )
-from ._prefetch import _prefetch, prefetch_range, prefetch_row
+from ._prefetch import AHEAD, _prefetch, prefetch_range, prefetch_row
 from ._weights import (
     average_step,
     clip_dloss,
@@ -57,9 +57,6 @@ from ._weights import (
 )
 
 __all__ = ["sgd_epoch_dense", "sgd_epoch_csr"]
-
-#: How many samples ahead rows are prefetched.
-AHEAD = 8
 
 
 @jit(fastmath={"reassoc", "contract", "nsz", "arcp"})
