@@ -1,6 +1,7 @@
 """Compile flags for every Numba kernel in fastloss, kept in one place.
 
-Every kernel is compiled with ``cache=True`` so that a fresh process with a warm
+Every kernel is cached on disk (Numba's ``cache=True``, loaded without Numba's
+context refresh: :class:`_KernelCache`) so that a fresh process with a warm
 cache fits without compiling, ``nogil=True`` so that one-vs-rest classes can run
 in Python threads, and NumPy's error model so that a division by zero yields
 ``inf`` (caught by the divergence check) instead of a slow Python exception path.
@@ -9,6 +10,8 @@ in Python threads, and NumPy's error model so that a division by zero yields
 from __future__ import annotations
 
 from numba import njit
+from numba.core.caching import FunctionCache
+from numba.core.runtime import nrt
 
 __all__ = ["jit"]
 
@@ -39,9 +42,40 @@ def jit(fastmath: bool | set = False, inline: str = "never"):
     """
 
     def decorate(func):
+        kernel = njit(fastmath=fastmath, inline=inline, **_FLAGS)(func)
         try:
-            return njit(cache=True, fastmath=fastmath, inline=inline, **_FLAGS)(func)
+            # what njit(cache=True) does (Dispatcher.enable_caching), with our cache
+            kernel._cache = _CACHE(func)
         except RuntimeError:  # "no locator available": nowhere to write a cache
-            return njit(cache=False, fastmath=fastmath, inline=inline, **_FLAGS)(func)
+            pass
+        return kernel
 
     return decorate
+
+
+class _KernelCache(FunctionCache):
+    """Numba's on-disk cache of one kernel, minus the context refresh on load.
+
+    Numba's cache refreshes the typing and target contexts before it loads
+    anything: it imports and installs every typing and lowering registry
+    Numba has (lists, dicts, sets, jitclass, random, linalg...).  Loading
+    compiled code needs none of them, only the runtime's symbols, and in a
+    fresh process the refresh cost more than the rest of fastloss's first
+    fit together (0.2 s).  Compiling still refreshes both contexts
+    (``numba.core.compiler.compile_extra``), so a kernel compiled later in the
+    same process sees every registry.
+
+    ``load_overload`` is Numba's own minus its first line (0.68); the test
+    ``test_warm_process_loads_without_refreshing_numba`` checks that a warm
+    process loads without a refresh and computes what the compiling one did.
+    """
+
+    def load_overload(self, sig, target_context):
+        nrt.rtsys.initialize(target_context)  # the loaded code links to the runtime
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
+
+
+# A Numba without the two private methods we build on gets its own cache.
+_NEEDS = ("_load_overload", "_guard_against_spurious_io_errors")
+_CACHE = _KernelCache if all(hasattr(FunctionCache, m) for m in _NEEDS) else FunctionCache

@@ -11,7 +11,10 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import GridSearchCV, StratifiedShuffleSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import (
+    check_class_weight_balanced_linear_classifier,
+    parametrize_with_checks,
+)
 from test_estimator_checks import _expected_failures
 
 from fastloss import SGDClassifier, SGDRegressor
@@ -232,6 +235,12 @@ class SilentCallback:
 )
 def test_sklearn_checks_with_callbacks(estimator, check):
     check(estimator)
+
+
+def test_balanced_class_weight_check_with_callbacks():
+    # not yielded above: see test_estimator_checks.test_class_weight_balanced_linear_classifier
+    estimator = SGDClassifier(loss="log_loss").set_callbacks(SilentCallback())
+    check_class_weight_balanced_linear_classifier("SGDClassifier", estimator)
 
 
 def test_scoring_monitor_on_a_multinomial_model():

@@ -1,8 +1,9 @@
 """A fresh process with a warm Numba cache fits without compiling anything."""
 
+import json
 import textwrap
 
-from _subprocess import compiled_in_fresh_process
+from _subprocess import compiled_in_fresh_process, run_python
 
 SCRIPT = textwrap.dedent(
     """
@@ -39,3 +40,47 @@ def test_second_process_compiles_nothing(tmp_path):
     assert any(tmp_path.rglob("*.nbi"))
     second = _run(tmp_path)
     assert second == [], f"recompiled in a warm-cache process: {second}"
+
+
+# Fits that load every kind of kernel, then count Numba context refreshes: the
+# warm process must load without one (fastloss._config._KernelCache) and still
+# compute what the compiling process computed.
+LOAD_SCRIPT = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    import scipy.sparse as sp
+    from numba.core.base import BaseContext
+
+    refreshes = []
+    refresh = BaseContext.refresh
+    BaseContext.refresh = lambda self: (refreshes.append(1), refresh(self))[1]
+
+    import fastloss
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 5))
+    y3 = np.digitize(X[:, 1], [-0.5, 0.5])
+    coefs = []
+    for data in (X, sp.csr_matrix(X.astype(np.float32))):
+        for model in (
+            fastloss.SGDClassifier(loss="log_loss", max_iter=3, tol=None, random_state=0),
+            fastloss.SGDClassifier(multi_class="multinomial", loss="log_loss", max_iter=3,
+                                   tol=None, random_state=0),
+            fastloss.SGDRegressor(optimizer="adam", batch_size=4, max_iter=3, tol=None,
+                                  random_state=0),
+        ):
+            target = X[:, 2] if isinstance(model, fastloss.SGDRegressor) else y3
+            coefs.append(model.fit(data, target).coef_.ravel().tolist())
+    print(json.dumps({"refreshes": len(refreshes), "coefs": coefs}))
+    """
+)
+
+
+def test_warm_process_loads_without_refreshing_numba(tmp_path):
+    env = {"NUMBA_CACHE_DIR": str(tmp_path)}
+    cold = json.loads(run_python(LOAD_SCRIPT, **env))
+    assert cold["refreshes"] > 0  # compiling refreshes Numba's contexts
+    warm = json.loads(run_python(LOAD_SCRIPT, **env))
+    assert warm["refreshes"] == 0
+    assert warm["coefs"] == cold["coefs"]  # the loaded code is the compiled code

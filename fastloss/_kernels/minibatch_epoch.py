@@ -77,7 +77,7 @@ def minibatch_epoch_dense(
     intercept, t_samples = state[S_INTERCEPT], state[S_T]
     t, cum_eta = opt_state[SLOT_LAST, n_features], opt_state[SLOT_CUM_ETA, n_features]
     grad = np.zeros(n_features)
-    weights = coef.reshape((1, n_features))  # a 2-D view for row_dot
+    weights = coef[None, :]  # 2-D view for row_dot (reshape: numba.np.arrayobj import at load)
     loss_sum = 0.0
     n_clips = 0
 

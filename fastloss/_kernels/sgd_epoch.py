@@ -96,7 +96,7 @@ def sgd_epoch_dense(
     t, u = state[S_T], state[S_L1_U]
     scale, avg_a, avg_b = 1.0, 0.0, 1.0
     n_features = X.shape[1]
-    weights = coef.reshape((1, n_features))  # a 2-D view for row_dot
+    weights = coef[None, :]  # 2-D view for row_dot (reshape: numba.np.arrayobj import at load)
     loss_sum = 0.0
     n_clips = 0
 

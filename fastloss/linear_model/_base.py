@@ -7,15 +7,14 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, clone
 from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model._base import SparseCoefMixin
-from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
-from sklearn.utils import check_random_state
+from sklearn.utils import _align_api_if_sparse, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..losses import Loss, loss_from_name
 from ..losses._check import check_loss_once
@@ -57,8 +56,14 @@ def atomic_fit(method):
     return wrapper
 
 
-class BaseSGD(CallbackSupportMixin, SparseCoefMixin, BaseEstimator):
-    """Parameters and machinery shared by the SGD estimators (not public)."""
+class BaseSGD(CallbackSupportMixin, BaseEstimator):
+    """Parameters and machinery shared by the SGD estimators (not public).
+
+    Nothing here imports ``sklearn.linear_model``, ``sklearn.model_selection``
+    or ``sklearn.metrics`` at import time: those packages import most of
+    scikit-learn's estimators, about 60 ms of a fresh process's start, which
+    fastloss would otherwise pay on top of Numba's.
+    """
 
     _parameter_constraints: dict = {
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
@@ -91,6 +96,39 @@ class BaseSGD(CallbackSupportMixin, SparseCoefMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+    def densify(self):
+        """Convert ``coef_`` back to a dense array.
+
+        A no-op unless :meth:`sparsify` was called; fitting needs dense
+        coefficients.
+
+        Returns
+        -------
+        self
+            Fitted estimator.
+        """
+        check_is_fitted(self, msg="Estimator, %(name)s, must be fitted before densifying.")
+        if sp.issparse(self.coef_):
+            self.coef_ = self.coef_.toarray()
+        return self
+
+    def sparsify(self):
+        """Convert ``coef_`` to a sparse CSR array.
+
+        Saves memory when most coefficients are zero (an L1 or elastic-net
+        penalty); with more than about half non-zero it costs memory instead.
+        ``intercept_`` stays dense. Call :meth:`densify` before
+        :meth:`partial_fit` again.
+
+        Returns
+        -------
+        self
+            Fitted estimator.
+        """
+        check_is_fitted(self, msg="Estimator, %(name)s, must be fitted before sparsifying.")
+        self.coef_ = _align_api_if_sparse(sp.csr_array(self.coef_))
+        return self
 
     # ------------------------------------------------------------- parameters
     def _resolve_loss(self) -> Loss:
@@ -239,6 +277,8 @@ class BaseSGD(CallbackSupportMixin, SparseCoefMixin, BaseEstimator):
         all_rows = np.arange(n_samples, dtype=np.int64)
         if not self.early_stopping:
             return all_rows, None
+        from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit  # see BaseSGD
+
         splitter = (StratifiedShuffleSplit if stratify else ShuffleSplit)(
             test_size=self.validation_fraction, random_state=self.random_state
         )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import _fit_context
-from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..losses import (
     CLASSIFICATION_LOSSES,
@@ -24,7 +24,7 @@ from ._input import check_sparse_structure
 from ._multiclass import resolve_multi_class, train_classes
 
 
-class SGDClassifier(LinearClassifierMixin, BaseSGD):
+class SGDClassifier(ClassifierMixin, BaseSGD):
     """Linear classifiers (SVM, logistic regression, ...) trained by SGD.
 
     A drop-in replacement for :class:`sklearn.linear_model.SGDClassifier`: the
@@ -403,7 +403,26 @@ class SGDClassifier(LinearClassifierMixin, BaseSGD):
         ndarray of shape (n_samples,) for binary problems, else (n_samples, n_classes)
         """
         check_sparse_structure(X)
-        return super().decision_function(X)
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", reset=False)
+        coef_T = self.coef_.T if self.coef_.ndim == 2 else self.coef_
+        scores = safe_sparse_dot(X, coef_T, dense_output=True) + self.intercept_
+        return scores.ravel() if scores.ndim > 1 and scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """Class labels: the class with the highest decision function.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        scores = self.decision_function(X)
+        indices = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_.take(indices, axis=0)
 
     def _probabilistic_link(self):
         loss = self.loss_function_ if hasattr(self, "loss_function_") else self._resolve_loss()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
-from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -262,6 +261,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
 
 def _r2_score_fn(X, y, sample_weight, val_idx, link):
     """Weighted validation R^2 of a linear model's predictions through ``link``."""
+    from sklearn.metrics import r2_score  # only early stopping needs sklearn.metrics
+
     X_val, y_val, w_val = X[val_idx], y[val_idx], sample_weight[val_idx]
 
     def score(coef, intercept):
