@@ -65,7 +65,7 @@ class _KernelCache(FunctionCache):
     (``numba.core.compiler.compile_extra``), so a kernel compiled later in the
     same process sees every registry.
 
-    ``load_overload`` is Numba's own minus its first line (0.68); the test
+    ``load_overload`` is Numba 0.68's own minus its first line; the test
     ``test_warm_process_loads_without_refreshing_numba`` checks that a warm
     process loads without a refresh and computes what the compiling one did.
     """
