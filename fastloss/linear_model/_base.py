@@ -14,6 +14,7 @@ from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import _align_api_if_sparse, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..losses import Loss, loss_from_name
@@ -96,6 +97,14 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+    def _linear_scores(self, X):
+        """``X @ coef_.T + intercept_`` of a fitted model on checked ``X``:
+        (n_samples,) for one model (1-D ``coef_``), else (n_samples, n_models)."""
+        check_is_fitted(self)
+        check_sparse_structure(X)
+        X = validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False)
+        return safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
 
     def densify(self):
         """Convert ``coef_`` back to a dense array.

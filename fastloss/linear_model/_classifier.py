@@ -7,9 +7,8 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ..losses import (
     CLASSIFICATION_LOSSES,
@@ -20,7 +19,6 @@ from ..losses import (
 from ..losses._base import TARGET_DOMAINS
 from ._base import BaseSGD, atomic_fit, check_init, initial_states
 from ._callbacks import fit_callbacks, linear_attributes
-from ._input import check_sparse_structure
 from ._multiclass import resolve_multi_class, train_classes
 
 
@@ -402,12 +400,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         -------
         ndarray of shape (n_samples,) for binary problems, else (n_samples, n_classes)
         """
-        check_sparse_structure(X)
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", reset=False)
-        coef_T = self.coef_.T if self.coef_.ndim == 2 else self.coef_
-        scores = safe_sparse_dot(X, coef_T, dense_output=True) + self.intercept_
-        return scores.ravel() if scores.ndim > 1 and scores.shape[1] == 1 else scores
+        scores = self._linear_scores(X)  # coef_ is (n_models, n_features)
+        return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict(self, X):
         """Class labels: the class with the highest decision function.

@@ -5,12 +5,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..losses import EXTRA_REGRESSION_LOSSES, REGRESSION_LOSSES, Loss
 from ._base import BaseSGD, atomic_fit, check_init, initial_states
 from ._callbacks import fit_callbacks, linear_attributes
-from ._input import check_sparse_structure
 
 
 class SGDRegressor(RegressorMixin, BaseSGD):
@@ -252,10 +250,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         -------
         ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
-        check_sparse_structure(X)
-        X = validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False)
-        raw = np.asarray(X @ self.coef_).ravel() + self.intercept_[0]
+        raw = self._linear_scores(X)  # checks that the model is fitted first
         return self.loss_function_.link.inverse(raw)
 
 
