@@ -30,6 +30,15 @@ every rule, and the optimizer's moments see only the data gradient, which is
 exactly zero for a weight that no row of a sparse batch touches.  AdamW instead
 decays the weight outside the metric (decoupled weight decay, Loshchilov &
 Hutter): ``w <- soft(w (1 - eta l2) - eta d, eta l1)``.
+
+Reference counts
+----------------
+The kernels call ``step_eta``, ``step_all``, ``intercept_step`` once a batch and
+``coordinate_step`` / ``catch_up`` once a touched weight.  Each of them calls no
+function that takes an array (``schedule_value``, ``direction``, ``_step_all``
+and ``coordinate_step`` are inlined; ``catch_up`` takes scalars): a function
+that does keeps two atomic reference-count updates per array argument on every
+call, which Numba prunes otherwise (``tests/test_kernel_refcounts.py``).
 """
 
 import math
@@ -83,7 +92,23 @@ SLOT_CUM_ETA = 4  # sum of the step sizes up to each weight's last update
 N_SLOTS = 5
 
 
-@jit()
+@jit(inline="always")
+def hyper_tuple(hyper):
+    """The O_SIZE values of ``hyper`` as a tuple, for the helpers that run once a
+    touched weight: a tuple passes by value, while an array argument costs
+    atomic reference counts that Numba cannot always prune.  Every helper here
+    reads ``hyper[SLOT]`` alike from either."""
+    return (
+        hyper[0], hyper[1], hyper[2], hyper[3], hyper[4], hyper[5],
+        hyper[6], hyper[7], hyper[8], hyper[9], hyper[10], hyper[11],
+        hyper[12], hyper[13], hyper[14], hyper[15], hyper[16], hyper[17],
+    )  # fmt: skip
+
+
+assert O_SIZE == 18, "hyper_tuple lists every slot of hyper"
+
+
+@jit(inline="always")
 def schedule_value(hyper, s):
     """Step size of the wrapped schedule at its step ``s`` (s >= 1)."""
     code = int(hyper[H_SCHEDULE])
@@ -142,7 +167,7 @@ def bias_corrections(code, hyper, t):
     return 1.0, 1.0
 
 
-@jit()
+@jit(inline="always")
 def direction(code, hyper, st, j, g, bc1, bc2):
     """One rule's direction and metric from data gradient ``g``; updates ``st[:, j]``.
 
@@ -190,7 +215,7 @@ def soft_threshold(w, tau):
     return 0.0
 
 
-@jit()
+@jit(inline="always")
 def coordinate_step(code, hyper, st, j, w, g, eta, bc1, bc2, l1, l2):
     """Weight ``w`` after one update with data gradient ``g`` (penalty included)."""
     d, D = direction(code, hyper, st, j, g, bc1, bc2)
@@ -211,7 +236,7 @@ def intercept_step(code, hyper, st, b, g, eta, bc1, bc2):
     return coordinate_step(code, hyper, st, st.shape[1] - 1, b, g, eta, bc1, bc2, 0.0, 0.0)
 
 
-@jit()
+@jit(inline="always")
 def _step_all(code, hyper, st, coef, grad, scale, eta, bc1, bc2, l1, l2):
     for j in range(coef.shape[0]):
         coef[j] = coordinate_step(
@@ -307,8 +332,14 @@ def interleaved_shrink(w, move, ratio, shrink, k):
 
 
 @jit()
-def catch_up(code, hyper, st, j, w, k, eta_first, eta_mean, bc1, bc2, bc2_mid, l1, l2):
+def catch_up(code, p0, p1, eps, a, b, c, w, k, eta_first, eta_mean, bc1, bc2, bc2_mid, l1, l2):
     """Weight ``w`` after ``k`` updates in which no row touched it (data gradient 0).
+
+    ``p0``, ``p1``, ``eps`` are the rule's hyperparameters (``hyper[O_P0]``,
+    ``hyper[O_P1]``, ``hyper[O_EPS]``), ``a``, ``b``, ``c`` the weight's state
+    slots ``SLOT_A``..``SLOT_C``.  Returns ``(w, a, b)``, the weight and its first
+    two slots after the ``k`` updates (``c``, AMSGrad's max, does not change).
+    Scalars in and out: it runs once for every weight a sparse batch touches.
 
     State: the moments' decay is exact (``beta^k``, ``mu^k``).
 
@@ -338,43 +369,42 @@ def catch_up(code, hyper, st, j, w, k, eta_first, eta_mean, bc1, bc2, bc2_mid, l
     # movement of step i is move * ratio^i (constant metric rules)
     move, ratio = 0.0, 0.0
     if code == MOMENTUM or code == NESTEROV:
-        mu = hyper[O_P0]
-        mu_k = math.pow(mu, k)
-        v = st[SLOT_A, j]
+        mu = p0
+        v = a
         move, ratio = (v if code == MOMENTUM else v * mu), mu
-        st[SLOT_A, j] = v * mu_k
+        a = v * math.pow(mu, k)
         D = 1.0 - mu
     elif code == ADAGRAD:
         if penalised:
-            D = math.sqrt(st[SLOT_A, j]) + hyper[O_EPS]
+            D = math.sqrt(a) + eps
     elif code == RMSPROP:
-        rho = hyper[O_P0]
+        rho = p0
         rho_k = math.pow(rho, k)
-        s = st[SLOT_A, j]
-        st[SLOT_A, j] = s * rho_k
+        s = a
+        a = s * rho_k
         if penalised:
-            D = decaying_metric(math.sqrt(s), math.sqrt(rho), math.sqrt(rho_k), hyper[O_EPS], k)
+            D = decaying_metric(math.sqrt(s), math.sqrt(rho), math.sqrt(rho_k), eps, k)
     elif code != SGD:
-        b1, b2, eps = hyper[O_P0], hyper[O_P1], hyper[O_EPS]
+        b1, b2 = p0, p1
         b1_k, b2_k = math.pow(b1, k), math.pow(b2, k)
-        m, v = st[SLOT_A, j], st[SLOT_B, j]
+        m, v = a, b
         if code == AMSGRAD:
-            D = math.sqrt(st[SLOT_C, j]) + eps
+            D = math.sqrt(c) + eps
             move, ratio = m / D, b1
         else:
             moved = m * b1 * (1.0 - b1_k) / (1.0 - b1)  # sum of the skipped steps' m
             w -= eta_first * (moved / bc1) / (math.sqrt(v * b2 / bc2) + eps)
             if penalised:
                 D = decaying_metric(math.sqrt(v / bc2_mid), math.sqrt(b2), math.sqrt(b2_k), eps, k)
-        st[SLOT_A, j] = m * b1_k
-        st[SLOT_B, j] = v * b2_k
+        a, b = m * b1_k, v * b2_k
     if move != 0.0 and l1 == 0.0:
         shrink = 1.0 / (1.0 + eta_mean * l2 / D)
-        return interleaved_shrink(w, eta_first * move, ratio, shrink, k)
+        return interleaved_shrink(w, eta_first * move, ratio, shrink, k), a, b
     if move != 0.0:
         w -= eta_first * move * ratio * (1.0 - math.pow(ratio, k)) / (1.0 - ratio)
     if not penalised:
-        return w
+        return w, a, b
     if code == ADAMW:
-        return repeated_penalty(w, eta_mean * l1, 1.0 - eta_mean * l2, k, True)
-    return repeated_penalty(w, eta_mean * l1 / D, 1.0 / (1.0 + eta_mean * l2 / D), k, False)
+        return repeated_penalty(w, eta_mean * l1, 1.0 - eta_mean * l2, k, True), a, b
+    shrink = 1.0 / (1.0 + eta_mean * l2 / D)
+    return repeated_penalty(w, eta_mean * l1 / D, shrink, k, False), a, b

@@ -66,7 +66,7 @@ def l1_truncate(coef, l1_q, j, u, scale):
     return delta
 
 
-@jit()
+@jit(inline="always")
 def fold_average(coef, avg_coef, avg_a, avg_b):
     """Materialise the lazy average into ``avg_coef`` (then avg_a=0, avg_b=1)."""
     if avg_a != 0.0 or avg_b != 1.0:
@@ -74,7 +74,7 @@ def fold_average(coef, avg_coef, avg_a, avg_b):
             avg_coef[j] = (avg_coef[j] + avg_a * coef[j]) / avg_b
 
 
-@jit()
+@jit(inline="always")
 def scale_weights(coef, scale):
     """coef *= scale, in place."""
     if scale != 1.0:
@@ -85,7 +85,9 @@ def scale_weights(coef, scale):
 @jit()
 def shrink_or_fold(coef, avg_coef, scale, factor, avg_a, avg_b):
     """Multiply the weight scale by ``factor`` (the L2 shrink); when the scale
-    gets tiny, fold it (and the lazy average) into the arrays.
+    gets tiny, fold it (and the lazy average) into the arrays.  The two folds
+    are inlined: a function that calls another with arrays keeps the atomic
+    reference counts of its own array arguments on every call.
 
     Returns the new ``(scale, avg_a, avg_b)``.
     """

@@ -45,6 +45,12 @@ from ._layout import (
 from ._optim_rules import (
     O_BATCH,
     O_CODE,
+    O_EPS,
+    O_P0,
+    O_P1,
+    SLOT_A,
+    SLOT_B,
+    SLOT_C,
     SLOT_CUM_ETA,
     SLOT_LAST,
     bias_corrections,
@@ -52,6 +58,7 @@ from ._optim_rules import (
     coordinate_step,
     has_decay,
     has_movement,
+    hyper_tuple,
     intercept_step,
     step_all,
     step_eta,
@@ -84,7 +91,8 @@ def minibatch_epoch_dense(
     n_steps = order.shape[0]
     for start in range(0, n_steps, batch):
         end = min(start + batch, n_steps)
-        grad[:] = 0.0
+        for j in range(n_features):
+            grad[j] = 0.0
         grad_intercept = 0.0
         for k in range(start, end):
             i = order[k]
@@ -119,35 +127,29 @@ def minibatch_epoch_dense(
 
 
 @jit()
-def _catch_up_weight(code, hyper, opt_state, coef, j, t, cum_eta, l1, l2):
-    """Bring weight ``j`` up to date with update ``t``, whose step sizes sum to
-    ``cum_eta`` (closed-form catch-up, ``_optim_rules.catch_up``)."""
-    last = opt_state[SLOT_LAST, j]
+def _catch_up_weight(code, hyper, w, a, b, c, last, last_cum_eta, t, cum_eta, l1, l2):
+    """Weight ``w`` and its state slots ``a``, ``b`` (``SLOT_A``, ``SLOT_B``;
+    ``c`` is ``SLOT_C``) brought from update ``last``, whose step sizes sum to
+    ``last_cum_eta``, up to update ``t`` (``cum_eta``) in closed form
+    (``_optim_rules.catch_up``).  Returns ``(w, a, b)``.
+
+    Scalars only, ``hyper`` as ``_optim_rules.hyper_tuple``: this runs for
+    every weight a batch touches, where array arguments cost atomic reference
+    counts that Numba could not prune (about half of the epoch)."""
     skipped = t - last
     if skipped <= 0.0:
-        return
-    if has_movement(code) or has_decay(code) or l1 != 0.0 or l2 != 0.0:
-        eta_first = step_eta(hyper, last + 1.0) if has_movement(code) else 0.0
-        eta_mean = (cum_eta - opt_state[SLOT_CUM_ETA, j]) / skipped
-        bc1_first, bc2_first = bias_corrections(code, hyper, last + 1.0)
-        _, bc2_mid = bias_corrections(code, hyper, last + 0.5 * (skipped + 1.0))
-        coef[j] = catch_up(
-            code,
-            hyper,
-            opt_state,
-            j,
-            coef[j],
-            int(skipped),
-            eta_first,
-            eta_mean,
-            bc1_first,
-            bc2_first,
-            bc2_mid,
-            l1,
-            l2,
-        )
-    opt_state[SLOT_LAST, j] = t
-    opt_state[SLOT_CUM_ETA, j] = cum_eta
+        return w, a, b
+    if not (has_movement(code) or has_decay(code) or l1 != 0.0 or l2 != 0.0):
+        return w, a, b
+    eta_first = step_eta(hyper, last + 1.0) if has_movement(code) else 0.0
+    eta_mean = (cum_eta - last_cum_eta) / skipped
+    bc1_first, bc2_first = bias_corrections(code, hyper, last + 1.0)
+    _, bc2_mid = bias_corrections(code, hyper, last + 0.5 * (skipped + 1.0))
+    p0, p1, eps = hyper[O_P0], hyper[O_P1], hyper[O_EPS]
+    return catch_up(
+        code, p0, p1, eps, a, b, c, w, skipped, eta_first, eta_mean, bc1_first, bc2_first,
+        bc2_mid, l1, l2,
+    )  # fmt: skip
 
 
 @jit()
@@ -173,6 +175,7 @@ def minibatch_epoch_csr(
     fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
     n_features = coef.shape[0]
+    hp = hyper_tuple(hyper)  # for the helpers called once a touched weight
     intercept, t_samples = state[S_INTERCEPT], state[S_T]
     t, cum_eta = opt_state[SLOT_LAST, n_features], opt_state[SLOT_CUM_ETA, n_features]
     grad = np.zeros(n_features)
@@ -185,8 +188,8 @@ def minibatch_epoch_csr(
     for start in range(0, n_steps, batch):
         end = min(start + batch, n_steps)
         t += 1.0
-        eta = step_eta(hyper, t)
-        bc1, bc2 = bias_corrections(code, hyper, t)
+        eta = step_eta(hp, t)
+        bc1, bc2 = bias_corrections(code, hp, t)
         # bring the batch's weights up to update t - 1 and list them
         n_touched = 0
         for k in range(start, end):
@@ -198,7 +201,16 @@ def minibatch_epoch_csr(
                     touched[n_touched] = j
                     n_touched += 1
                     grad[j] = 0.0
-                    _catch_up_weight(code, hyper, opt_state, coef, j, t - 1.0, cum_eta, l1, l2)
+                    # bring it up to update t - 1; written out (twice in this kernel):
+                    # an inlined helper taking the arrays kept reference counts here
+                    if opt_state[SLOT_LAST, j] < t - 1.0:
+                        coef[j], opt_state[SLOT_A, j], opt_state[SLOT_B, j] = _catch_up_weight(
+                            code, hp, coef[j], opt_state[SLOT_A, j], opt_state[SLOT_B, j],
+                            opt_state[SLOT_C, j], opt_state[SLOT_LAST, j],
+                            opt_state[SLOT_CUM_ETA, j], t - 1.0, cum_eta, l1, l2,
+                        )  # fmt: skip
+                        opt_state[SLOT_LAST, j] = t - 1.0
+                        opt_state[SLOT_CUM_ETA, j] = cum_eta
         grad_intercept = 0.0
         for k in range(start, end):
             i = order[k]
@@ -220,19 +232,26 @@ def minibatch_epoch_csr(
         for q in range(n_touched):
             j = touched[q]
             coef[j] = coordinate_step(
-                code, hyper, opt_state, j, coef[j], grad[j] / n_rows, eta, bc1, bc2, l1, l2
+                code, hp, opt_state, j, coef[j], grad[j] / n_rows, eta, bc1, bc2, l1, l2
             )
             opt_state[SLOT_LAST, j] = t
             opt_state[SLOT_CUM_ETA, j] = cum_eta
         if fit_intercept:
             intercept = intercept_step(
-                code, hyper, opt_state, intercept, grad_intercept / n_rows, eta, bc1, bc2
+                code, hp, opt_state, intercept, grad_intercept / n_rows, eta, bc1, bc2
             )
         t_samples += n_rows
 
     # every weight up to date, so that coef is exact between epochs
     for j in range(n_features):
-        _catch_up_weight(code, hyper, opt_state, coef, j, t, cum_eta, l1, l2)
+        if opt_state[SLOT_LAST, j] < t:
+            coef[j], opt_state[SLOT_A, j], opt_state[SLOT_B, j] = _catch_up_weight(
+                code, hp, coef[j], opt_state[SLOT_A, j], opt_state[SLOT_B, j],
+                opt_state[SLOT_C, j], opt_state[SLOT_LAST, j], opt_state[SLOT_CUM_ETA, j],
+                t, cum_eta, l1, l2,
+            )  # fmt: skip
+            opt_state[SLOT_LAST, j] = t
+            opt_state[SLOT_CUM_ETA, j] = cum_eta
     opt_state[SLOT_LAST, n_features] = t
     opt_state[SLOT_CUM_ETA, n_features] = cum_eta
     state[S_INTERCEPT], state[S_T] = intercept, t_samples

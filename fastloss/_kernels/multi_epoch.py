@@ -74,9 +74,6 @@ from ._prefetch import AHEAD, _prefetch, prefetch_range, prefetch_row
 from ._weights import (
     average_step,
     clip_dloss,
-    finish_epoch,
-    l1_truncate,
-    shrink_or_fold,
     step_size,
 )
 from .sgd_epoch import row_dot
@@ -94,37 +91,42 @@ C_N_CLIPS = 6  # derivatives clipped to +-MAX_DLOSS
 C_SIZE = 7
 
 
-# ----------------------- helpers for the CSR layout, coef (n_features, n_classes)
-@jit()
-def fold_average_column(coef, avg_coef, k, avg_a, avg_b):
-    """Materialise class k's lazy average into ``avg_coef[:, k]``."""
-    if avg_a != 0.0 or avg_b != 1.0:
-        for j in range(coef.shape[0]):
+# ------------------------------------------ reference counts in the row loop
+# Numba counts a reference to every array a function receives or an IR-inlined
+# helper binds, and its refprune pass removes those counts only where nothing in
+# between calls a function that takes an array.  Left in the row loop, they cost
+# two atomic updates per array per row: a third of a 10-class one-vs-rest
+# epoch.  Hence: the helpers called once a row (class_steps, add_dense_row,
+# add_csr_row, finish_step, truncate_*_row) are plain calls whose bodies call no
+# function that takes an array; the helpers inside them (fold_row, fold_column,
+# l1_truncate_cell, ...) are IR-inlined and call nothing; the dense scores,
+# which call row_dot (compiled with fastmath, so not IR-inlined), are written
+# in the kernels' bodies.  tests/test_kernel_refcounts.py checks all of it.
+@jit(inline="always")
+def fold_row(coef, avg_coef, k, scale, avg_a, avg_b):
+    """Materialise class k's lazy average and weight scale into row k of ``coef``
+    and ``avg_coef`` (n_classes, n_features)."""
+    averaging = avg_a != 0.0 or avg_b != 1.0
+    for j in range(coef.shape[1]):
+        if averaging:
+            avg_coef[k, j] = (avg_coef[k, j] + avg_a * coef[k, j]) / avg_b
+        coef[k, j] *= scale
+
+
+@jit(inline="always")
+def fold_column(coef, avg_coef, k, scale, avg_a, avg_b):
+    """:func:`fold_row` for column k of ``coef`` (n_features, n_classes)."""
+    averaging = avg_a != 0.0 or avg_b != 1.0
+    for j in range(coef.shape[0]):
+        if averaging:
             avg_coef[j, k] = (avg_coef[j, k] + avg_a * coef[j, k]) / avg_b
+        coef[j, k] *= scale
 
 
-@jit()
-def scale_column(coef, k, scale):
-    """coef[:, k] *= scale."""
-    if scale != 1.0:
-        for j in range(coef.shape[0]):
-            coef[j, k] *= scale
-
-
-@jit()
-def shrink_or_fold_column(coef, avg_coef, k, scale, factor, avg_a, avg_b):
-    """``_weights.shrink_or_fold`` for column k; returns ``(scale, avg_a, avg_b)``."""
-    scale *= factor
-    if scale < MIN_SCALE:
-        fold_average_column(coef, avg_coef, k, avg_a, avg_b)
-        scale_column(coef, k, scale)
-        return 1.0, 0.0, 1.0
-    return scale, avg_a, avg_b
-
-
-@jit()
+@jit(inline="always")
 def l1_truncate_cell(coef, l1_q, j, k, u, scale):
-    """``_weights.l1_truncate`` for weight (j, k); returns the change of coef[j, k]."""
+    """``_weights.l1_truncate`` for the weight ``coef[j, k]`` of a 2-D array (either
+    layout); returns its change."""
     z = coef[j, k]
     w = scale * z
     if w > 0.0:
@@ -137,7 +139,7 @@ def l1_truncate_cell(coef, l1_q, j, k, u, scale):
 
 
 # ------------------------------------------------------------- one sample
-@jit()
+@jit(inline="always")
 def block_width(n_left):
     """Classes of the next block of scores: 8, 4, 2 or 1 (the largest that fits)."""
     if n_left >= 8:
@@ -147,7 +149,7 @@ def block_width(n_left):
     return 2 if n_left >= 2 else 1
 
 
-@jit()
+@jit(inline="always")
 def csr_block(data, indices, start, end, coef, k0, width, p):
     """p[k0:k0 + width] = the CSR row ``start:end`` @ coef[:, k0:k0 + width], each
     summed in stored order; coef (n_features, n_classes).
@@ -193,13 +195,6 @@ def csr_block(data, indices, start, end, coef, k0, width, p):
 
 
 @jit(inline="always")
-def dense_scores(X, i, coef, scale, cstate, p):
-    """p[k] = scale[k] * (X[i] @ coef[k]) + intercept[k]; coef (n_classes, n_features)."""
-    for k in range(p.shape[0]):
-        p[k] = scale[k] * row_dot(coef, k, X, i) + cstate[C_INTERCEPT, k]
-
-
-@jit(inline="always")
 def csr_scores(data, indices, start, end, coef, scale, cstate, p):
     """p[k] = scale[k] * (row @ coef[:, k]) + intercept[k] over the stored values
     ``start:end`` of a CSR row, in stored order; coef (n_features, n_classes)."""
@@ -222,22 +217,13 @@ def ovr_target(positive, sw, class_weight):
     return -1.0, sw * 1.0
 
 
-@jit(inline="always")
-def joint_derivatives(mode, label, sw, class_weight, p, weight, dloss, loss_sums):
-    """A joint multiclass loss's gradient in the scores into ``dloss``, the
-    sample's weight (its class's weight times its own) into ``weight``."""
-    w = sw * class_weight[label]
-    loss_sums[label] += w * multiclass_loss_gradient(mode, label, p, dloss)
-    for k in range(p.shape[0]):
-        weight[k] = w
-
-
-@jit(inline="always")
+@jit()
 def class_steps(
     hyper, cstate, weight, dloss, coef, avg_coef, class_major, scale, avg_a, avg_b, step
 ):
     """Per class: step size, L2 shrink, intercept update; ``step[k]`` receives
-    the update of the class's stored weights per unit feature value.
+    the update of the class's stored weights per unit feature value.  Called
+    once a row, not inlined (see "reference counts in the row loop").
 
     ``class_major``: ``coef`` is (n_classes, n_features), else its transpose.
     """
@@ -257,16 +243,13 @@ def class_steps(
             last_t, last_eta0 = t, eta0
         update = -eta * weight[k] * dloss[k]
         if l2 > 0.0:
-            if scale[k] * factor >= MIN_SCALE:
-                scale[k] *= factor
-            elif class_major:
-                scale[k], avg_a[k], avg_b[k] = shrink_or_fold(
-                    coef[k], avg_coef[k], scale[k], factor, avg_a[k], avg_b[k]
-                )
-            else:
-                scale[k], avg_a[k], avg_b[k] = shrink_or_fold_column(
-                    coef, avg_coef, k, scale[k], factor, avg_a[k], avg_b[k]
-                )
+            scale[k] *= factor
+            if scale[k] < MIN_SCALE:  # _weights.shrink_or_fold
+                if class_major:
+                    fold_row(coef, avg_coef, k, scale[k], avg_a[k], avg_b[k])
+                else:
+                    fold_column(coef, avg_coef, k, scale[k], avg_a[k], avg_b[k])
+                scale[k], avg_a[k], avg_b[k] = 1.0, 0.0, 1.0
         step[k] = update / scale[k]
         if fit_intercept:
             cstate[C_INTERCEPT, k] += update
@@ -274,7 +257,7 @@ def class_steps(
             cstate[C_L1_U, k] += eta * l1
 
 
-@jit(inline="always")
+@jit()
 def add_dense_row(coef, avg_coef, X, i, step, avg_a):
     """coef[k] += step[k] * X[i] for every class with a step, and the lazy
     average's correction; coef (n_classes, n_features)."""
@@ -292,7 +275,7 @@ def add_dense_row(coef, avg_coef, X, i, step, avg_a):
                 coef[k, j] += c * X[i, j]
 
 
-@jit(inline="always")
+@jit()
 def add_csr_row(coef, avg_coef, data, indices, start, end, step, avg_a, averaging):
     """coef[j, :] += step * x for each stored value x of feature j in ``start:end``
     of a CSR row, and the lazy average's correction; coef (n_features, n_classes)."""
@@ -309,7 +292,7 @@ def add_csr_row(coef, avg_coef, data, indices, start, end, step, avg_a, averagin
                 coef[j, k] += step[k] * x
 
 
-@jit()
+@jit(inline="always")
 def truncate_features(coef, avg_coef, l1_q, j, cstate, scale, avg_a):
     """L1-truncate feature j's weight of every active class; coef (n_features, n_classes)."""
     for k in range(scale.shape[0]):
@@ -328,7 +311,7 @@ def truncate_dense_row(coef, avg_coef, l1_q, X, i, cstate, scale, avg_a):
         u, a = cstate[C_L1_U, k], avg_a[k]
         for j in range(X.shape[1]):
             if X[i, j] != 0.0:
-                delta = l1_truncate(coef[k], l1_q[k], j, u, scale[k])
+                delta = l1_truncate_cell(coef, l1_q, k, j, u, scale[k])
                 avg_coef[k, j] -= a * delta
 
 
@@ -350,7 +333,7 @@ def is_averaging(avg_a):
     return False
 
 
-@jit(inline="always")
+@jit()
 def finish_step(hyper, cstate, scale, avg_a, avg_b):
     """Enter the step into each active class's average; advance its counter."""
     average_start = hyper[H_AVERAGE_START]
@@ -369,7 +352,7 @@ def finish_epoch_rows(coef, avg_coef, scale, avg_a, avg_b):
     """Materialise every class's lazy average and weight scale; coef
     (n_classes, n_features)."""
     for k in range(scale.shape[0]):
-        finish_epoch(coef[k], avg_coef[k], scale[k], avg_a[k], avg_b[k])
+        fold_row(coef, avg_coef, k, scale[k], avg_a[k], avg_b[k])
 
 
 @jit()
@@ -377,8 +360,7 @@ def finish_epoch_columns(coef, avg_coef, scale, avg_a, avg_b):
     """Materialise every class's lazy average and weight scale; coef
     (n_features, n_classes)."""
     for k in range(scale.shape[0]):
-        fold_average_column(coef, avg_coef, k, avg_a[k], avg_b[k])
-        scale_column(coef, k, scale[k])
+        fold_column(coef, avg_coef, k, scale[k], avg_a[k], avg_b[k])
 
 
 # ------------------------------------------------------------------ epochs
@@ -404,7 +386,8 @@ def multi_epoch_dense(
             _prefetch(labels, ahead)
             _prefetch(sample_weight, ahead)
         i = order[s]
-        dense_scores(X, i, coef, scale, cstate, p)
+        for k in range(n_classes):
+            p[k] = scale[k] * row_dot(coef, k, X, i) + cstate[C_INTERCEPT, k]
         # one-vs-rest reaches its scalar loss here, in the kernel's own body,
         # through the two module-level names (see losses._scalar); an inlined
         # helper for this loop, shared by both kernels, measured 10-30% slower
@@ -419,8 +402,11 @@ def multi_epoch_dense(
                     loss_sums[k] += weight[k] * loss_value(loss_code, y, p[k], loss_params)
                 dloss[k], clipped = clip_dloss(loss_derivative(loss_code, y, p[k], loss_params))
                 cstate[C_N_CLIPS, k] += clipped
-        else:
-            joint_derivatives(mode, label, sw, class_weight, p, weight, dloss, loss_sums)
+        else:  # a joint loss: the sample's class weight applies to every class
+            w = sw * class_weight[label]
+            loss_sums[label] += w * multiclass_loss_gradient(mode, label, p, dloss)
+            for k in range(n_classes):
+                weight[k] = w
         class_steps(hyper, cstate, weight, dloss, coef, avg_coef, True, scale, avg_a, avg_b, step)
         add_dense_row(coef, avg_coef, X, i, step, avg_a)
         if l1 > 0.0:
@@ -472,8 +458,11 @@ def multi_epoch_csr(
                     loss_sums[k] += weight[k] * loss_value(loss_code, y, p[k], loss_params)
                 dloss[k], clipped = clip_dloss(loss_derivative(loss_code, y, p[k], loss_params))
                 cstate[C_N_CLIPS, k] += clipped
-        else:
-            joint_derivatives(mode, label, sw, class_weight, p, weight, dloss, loss_sums)
+        else:  # a joint loss: the sample's class weight applies to every class
+            w = sw * class_weight[label]
+            loss_sums[label] += w * multiclass_loss_gradient(mode, label, p, dloss)
+            for k in range(n_classes):
+                weight[k] = w
         class_steps(hyper, cstate, weight, dloss, coef, avg_coef, False, scale, avg_a, avg_b, step)
         add_csr_row(coef, avg_coef, data, indices, start, end, step, avg_a, is_averaging(avg_a))
         if l1 > 0.0:

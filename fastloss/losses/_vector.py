@@ -22,7 +22,7 @@ MULTINOMIAL = 1
 CRAMMER_SINGER = 2
 
 
-@jit()
+@jit(inline="always")
 def softmax_loss_gradient(label, p, g):
     """Cross-entropy ``logsumexp(p) - p[label]``; ``g = softmax(p) - onehot(label)``.
 
@@ -46,7 +46,7 @@ def softmax_loss_gradient(label, p, g):
     return (p[top] - p[label]) + math.log1p(rest)
 
 
-@jit()
+@jit(inline="always")
 def crammer_singer_loss_gradient(label, p, g):
     """Multiclass hinge ``max(0, 1 + max_{k != label} p[k] - p[label])``.
 
@@ -68,7 +68,11 @@ def crammer_singer_loss_gradient(label, p, g):
 
 @jit()
 def multiclass_loss_gradient(code, label, p, g):
-    """Loss of multiclass loss ``code`` at one sample; its gradient into ``g``."""
+    """Loss of multiclass loss ``code`` at one sample; its gradient into ``g``.
+
+    The two losses are inlined so that this function calls nothing that takes
+    an array: Numba then prunes its reference counts, which would otherwise
+    cost four atomic updates on every row of a multiclass epoch."""
     if code == MULTINOMIAL:
         return softmax_loss_gradient(label, p, g)
     return crammer_singer_loss_gradient(label, p, g)
