@@ -20,7 +20,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Time fastloss against scikit-learn's SGD estimators, epoch by epoch.",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="smaller sizes, fewer cases (about a minute)"
+        "--quick", action="store_true", help="smaller sizes, fewer cases (1-2 minutes)"
     )
     parser.add_argument("--json", metavar="PATH", help="write every measurement as JSON")
     parser.add_argument("--png", metavar="PATH", help="draw the speed-ups (needs matplotlib)")

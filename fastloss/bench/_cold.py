@@ -170,7 +170,9 @@ def _cold_cache_seconds() -> float:
         return _run_once("fastloss", NUMBA_CACHE_DIR=cache_dir)
 
 
-def measure_cold_start(repeat: int = 3, cold_cache: bool = True) -> ColdStart:
+def measure_cold_start(
+    repeat: int = 3, cold_cache: bool = True, parts: int | None = None
+) -> ColdStart:
     """Measure fastloss's and scikit-learn's start in fresh processes.
 
     Parameters
@@ -180,23 +182,30 @@ def measure_cold_start(repeat: int = 3, cold_cache: bool = True) -> ColdStart:
         that fills both caches if needed).
     cold_cache : bool, default=True
         Also measure one fastloss run with an empty Numba cache.
+    parts : int, optional
+        Part-by-part runs of fastloss's warm start (default: ``repeat``); the
+        quick suite makes one, each costs a fresh interpreter.
 
     Returns
     -------
     ColdStart
     """
     _write_bytecode()  # and make sure Numba's cache is warm
-    sklearn_times, fastloss_times, parts = [], [], []
-    for _ in range(repeat):
+    n_parts = repeat if parts is None else parts
+    sklearn_times, fastloss_times, part_times = [], [], []
+    for k in range(repeat):
         sklearn_times.append(_run_once("sklearn"))
         fastloss_times.append(_run_once("fastloss"))
-        parts.append(_parts_once())
+        if k < n_parts:
+            part_times.append(_parts_once())
     return ColdStart(
         fastloss_warm_seconds=statistics.median(fastloss_times),
         sklearn_seconds=statistics.median(sklearn_times),
         fastloss_cold_cache_seconds=_cold_cache_seconds() if cold_cache else None,
         fastloss_parts={
             name: statistics.median(seconds)
-            for name, seconds in zip(PARTS, zip(*parts, strict=True), strict=True)
-        },
+            for name, seconds in zip(PARTS, zip(*part_times, strict=True), strict=True)
+        }
+        if part_times
+        else None,
     )

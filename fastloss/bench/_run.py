@@ -298,6 +298,7 @@ def run(
         )
     if cold_start:
         log("cold start: import + first fit in fresh processes")
-        result.cold_start = measure_cold_start(repeat, cold_cache)
+        parts = 1 if suite_name == "quick" else repeat
+        result.cold_start = measure_cold_start(repeat, cold_cache, parts)
     result.seconds = time.perf_counter() - start
     return result
