@@ -98,29 +98,21 @@ C_SIZE = 7
 # two atomic updates per array per row: a third of a 10-class one-vs-rest
 # epoch.  Hence: the helpers called once a row (class_steps, add_dense_row,
 # add_csr_row, finish_step, truncate_*_row) are plain calls whose bodies call no
-# function that takes an array; the helpers inside them (fold_row, fold_column,
+# function that takes an array; the helpers inside them (fold_class,
 # l1_truncate_cell, ...) are IR-inlined and call nothing; the dense scores,
 # which call row_dot (compiled with fastmath, so not IR-inlined), are written
 # in the kernels' bodies.  tests/test_kernel_refcounts.py checks all of it.
 @jit(inline="always")
-def fold_row(coef, avg_coef, k, scale, avg_a, avg_b):
-    """Materialise class k's lazy average and weight scale into row k of ``coef``
-    and ``avg_coef`` (n_classes, n_features)."""
+def fold_class(coef, avg_coef, k, class_major, scale, avg_a, avg_b):
+    """Materialise class k's lazy average and weight scale into its weights in
+    ``coef`` and ``avg_coef``: row k when ``class_major`` ((n_classes,
+    n_features)), else column k ((n_features, n_classes))."""
     averaging = avg_a != 0.0 or avg_b != 1.0
-    for j in range(coef.shape[1]):
+    for j in range(coef.shape[1] if class_major else coef.shape[0]):
+        r, c = (k, j) if class_major else (j, k)
         if averaging:
-            avg_coef[k, j] = (avg_coef[k, j] + avg_a * coef[k, j]) / avg_b
-        coef[k, j] *= scale
-
-
-@jit(inline="always")
-def fold_column(coef, avg_coef, k, scale, avg_a, avg_b):
-    """:func:`fold_row` for column k of ``coef`` (n_features, n_classes)."""
-    averaging = avg_a != 0.0 or avg_b != 1.0
-    for j in range(coef.shape[0]):
-        if averaging:
-            avg_coef[j, k] = (avg_coef[j, k] + avg_a * coef[j, k]) / avg_b
-        coef[j, k] *= scale
+            avg_coef[r, c] = (avg_coef[r, c] + avg_a * coef[r, c]) / avg_b
+        coef[r, c] *= scale
 
 
 @jit(inline="always")
@@ -245,10 +237,7 @@ def class_steps(
         if l2 > 0.0:
             scale[k] *= factor
             if scale[k] < MIN_SCALE:  # _weights.shrink_or_fold
-                if class_major:
-                    fold_row(coef, avg_coef, k, scale[k], avg_a[k], avg_b[k])
-                else:
-                    fold_column(coef, avg_coef, k, scale[k], avg_a[k], avg_b[k])
+                fold_class(coef, avg_coef, k, class_major, scale[k], avg_a[k], avg_b[k])
                 scale[k], avg_a[k], avg_b[k] = 1.0, 0.0, 1.0
         step[k] = update / scale[k]
         if fit_intercept:
@@ -352,7 +341,7 @@ def finish_epoch_rows(coef, avg_coef, scale, avg_a, avg_b):
     """Materialise every class's lazy average and weight scale; coef
     (n_classes, n_features)."""
     for k in range(scale.shape[0]):
-        fold_row(coef, avg_coef, k, scale[k], avg_a[k], avg_b[k])
+        fold_class(coef, avg_coef, k, True, scale[k], avg_a[k], avg_b[k])
 
 
 @jit()
@@ -360,7 +349,7 @@ def finish_epoch_columns(coef, avg_coef, scale, avg_a, avg_b):
     """Materialise every class's lazy average and weight scale; coef
     (n_features, n_classes)."""
     for k in range(scale.shape[0]):
-        fold_column(coef, avg_coef, k, scale[k], avg_a[k], avg_b[k])
+        fold_class(coef, avg_coef, k, False, scale[k], avg_a[k], avg_b[k])
 
 
 # ------------------------------------------------------------------ epochs
