@@ -9,6 +9,9 @@ in Python threads, and NumPy's error model so that a division by zero yields
 
 from __future__ import annotations
 
+import functools
+import os
+
 from numba import njit
 from numba.core.caching import FunctionCache
 from numba.core.runtime import nrt
@@ -68,6 +71,12 @@ class _KernelCache(FunctionCache):
     ``load_overload`` is Numba 0.68's own minus its first line; the test
     ``test_warm_process_loads_without_refreshing_numba`` checks that a warm
     process loads without a refresh and computes what the compiling one did.
+
+    The index key also carries :func:`_sources_stamp`.  Numba checks only the
+    stamp of the file that defines a kernel, but LLVM inlines the helpers it
+    calls from other modules into it: after an edit of ``_weights.py`` or
+    ``_prefetch.py`` alone, ``sgd_epoch_dense`` would load the old machine code
+    (``test_editing_a_helper_module_recompiles_its_callers``).
     """
 
     def load_overload(self, sig, target_context):
@@ -75,7 +84,26 @@ class _KernelCache(FunctionCache):
         with self._guard_against_spurious_io_errors():
             return self._load_overload(sig, target_context)
 
+    def _index_key(self, sig, codegen):
+        return (*super()._index_key(sig, codegen), _sources_stamp())
+
+
+@functools.cache
+def _sources_stamp():
+    """Name, modification time and size of every module that compiled code can
+    call into: this file, ``_kernels/*.py`` and ``losses/*.py`` (a stat each,
+    once a process)."""
+    root = os.path.dirname(os.path.abspath(__file__))
+    stamp = []
+    for folder in ("", "_kernels", "losses"):
+        with os.scandir(os.path.join(root, folder)) as entries:
+            for entry in entries:
+                if entry.name.endswith(".py") and (folder or entry.name == "_config.py"):
+                    info = entry.stat()
+                    stamp.append((folder, entry.name, info.st_mtime_ns, info.st_size))
+    return tuple(sorted(stamp))
+
 
 # A Numba without the two private methods we build on gets its own cache.
-_NEEDS = ("_load_overload", "_guard_against_spurious_io_errors")
+_NEEDS = ("_load_overload", "_guard_against_spurious_io_errors", "_index_key")
 _CACHE = _KernelCache if all(hasattr(FunctionCache, m) for m in _NEEDS) else FunctionCache

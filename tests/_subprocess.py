@@ -36,15 +36,16 @@ def rerun_in_subprocess(test_file, **env_overrides):
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
-def run_python(source, *argv, timeout=600, **env_overrides):
+def run_python(source, *argv, timeout=600, cwd=ROOT, **env_overrides):
     """The last line ``python -c source *argv`` prints in a fresh interpreter
-    (the repository on its path); a failure shows the child's stderr."""
+    (the repository on its path) started in ``cwd`` (first on its path); a
+    failure shows the child's stderr."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.update(env_overrides)
     proc = subprocess.run(
         [sys.executable, "-c", source, *map(str, argv)],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,

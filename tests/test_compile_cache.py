@@ -1,9 +1,10 @@
 """A fresh process with a warm Numba cache fits without compiling anything."""
 
 import json
+import shutil
 import textwrap
 
-from _subprocess import compiled_in_fresh_process, run_python
+from _subprocess import ROOT, compiled_in_fresh_process, run_python
 
 SCRIPT = textwrap.dedent(
     """
@@ -84,3 +85,44 @@ def test_warm_process_loads_without_refreshing_numba(tmp_path):
     warm = json.loads(run_python(LOAD_SCRIPT, **env))
     assert warm["refreshes"] == 0
     assert warm["coefs"] == cold["coefs"]  # the loaded code is the compiled code
+
+
+# One fit whose kernel (sgd_epoch.py) calls step_size from another module.
+CONSTANT_STEP_FIT = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    import fastloss
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model = fastloss.SGDClassifier(learning_rate="constant", eta0=0.1, max_iter=2, tol=None,
+                                   shuffle=False).fit(X, y)
+    print(json.dumps({"package": fastloss.__file__, "coef": model.coef_.ravel().tolist()}))
+    """
+)
+
+
+def test_editing_a_helper_module_recompiles_its_callers(tmp_path):
+    """Numba stamps a cached kernel with its own source file only; fastloss's
+    cache also stamps the modules whose helpers LLVM inlines into it."""
+    package = tmp_path / "copy" / "fastloss"
+    shutil.copytree(ROOT / "fastloss", package, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def fit(cache):  # started in the copy's folder, the child imports the copy
+        out = json.loads(run_python(CONSTANT_STEP_FIT, cwd=package.parent, NUMBA_CACHE_DIR=cache))
+        assert out["package"] == str(package / "__init__.py")
+        return out["coef"]
+
+    cache = str(tmp_path / "cache")
+    before = fit(cache)
+    assert fit(cache) == before  # loaded from the cache
+
+    helpers = package / "_kernels" / "_weights.py"
+    source = helpers.read_text()
+    assert "        return eta0\n" in source
+    helpers.write_text(source.replace("        return eta0\n", "        return 0.5 * eta0\n", 1))
+    after = fit(cache)
+    assert after != before
+    assert after == fit(str(tmp_path / "new"))  # what compiling the edited sources gives
