@@ -14,8 +14,9 @@ import math
 import pytest
 
 from fastloss.bench import __main__ as bench_main
-from fastloss.bench import format_report, run, suite, write_json
+from fastloss.bench import _scaling, format_report, run, suite, write_json
 from fastloss.bench._cold import PARTS
+from fastloss.bench._scaling import WORKLOADS, default_threads, format_scaling, run_scaling
 
 #: Largest held-out accuracy (or R^2) gap allowed between the two libraries.
 #: Both run the same number of epochs of the same SGD but shuffle with
@@ -176,3 +177,73 @@ def _only(cases):
         return run(*args, cases=cases, **kwargs)
 
     return restricted
+
+
+@pytest.mark.parametrize(
+    "cpus, expected", [(1, [1]), (2, [1, 2]), (6, [1, 2, 4, 6]), (16, [1, 2, 4, 8, 16])]
+)
+def test_default_thread_counts(cpus, expected):
+    assert default_threads(cpus) == expected
+
+
+def test_scaling_run_table_and_json(tmp_path):
+    result = run_scaling([1, 2], scale=0.02, repeat=1, epochs=2)
+    assert [(p.workload, p.threads) for p in result.points] == [
+        (workload, threads) for workload in WORKLOADS for threads in (1, 2)
+    ]
+    for point in result.points:
+        timing = point.result.timing
+        assert _positive(timing.fastloss_seconds) and _positive(timing.sklearn_seconds)
+        assert point.result.case.fastloss_params["n_jobs"] == point.threads
+        gain = result.over_one_thread(point)
+        assert _positive(gain) and (point.threads > 1 or gain == 1.0)
+    # scikit-learn gets the threads only where it can use them (one-vs-rest)
+    sk_jobs = {(p.workload, p.threads): p.result.case.sklearn_params for p in result.points}
+    assert sk_jobs[("10-class OvR", 2)]["n_jobs"] == 2
+    assert "n_jobs" not in sk_jobs[("dense f64 hinge", 2)]
+    # one-vs-rest splits classes over threads and changes nothing; a single model
+    # over two threads is another (averaged) model
+    by_point = {(p.workload, p.threads): p.result.fastloss.objective for p in result.points}
+    assert by_point[("10-class OvR", 1)] == by_point[("10-class OvR", 2)]
+    assert by_point[("dense f64 hinge", 1)] != by_point[("dense f64 hinge", 2)]
+
+    table = format_scaling(result).splitlines()
+    assert table[0].startswith("| workload | threads |")
+    assert sum(line.startswith("| ") for line in table) == 1 + 1 + len(result.points)
+    path = tmp_path / "scaling.json"
+    write_json(result, path)
+    payload = json.loads(path.read_text())
+    assert payload["threads"] == [1, 2] and len(payload["points"]) == len(result.points)
+    assert payload["points"][0]["fastloss_over_one_thread"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--scaling", "--threads", "0,2"], "distinct positive integers"),
+        (["--scaling", "--threads", "2,2"], "distinct positive integers"),
+        (["--scaling", "--threads", "two"], "distinct positive integers"),
+        (["--threads", "1,2"], "--threads goes with --scaling"),
+        (["--scaling", "--png", "x.png"], "--scaling takes"),
+    ],
+)
+def test_command_line_scaling_arguments(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bench_main.main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_command_line_scaling(monkeypatch, capsys, tmp_path):
+    called = {}
+
+    def tiny(threads, **kwargs):
+        called["threads"] = threads
+        return run_scaling([1], scale=0.02, repeat=1, epochs=2)
+
+    monkeypatch.setattr(_scaling, "run_scaling", tiny)
+    path = tmp_path / "s.json"
+    assert bench_main.main(["--scaling", "--threads", "1,3", "--json", str(path)]) == 0
+    assert called["threads"] == [1, 3]
+    out = capsys.readouterr().out
+    assert "| dense f64 hinge | 1 |" in out and path.exists()

@@ -6,6 +6,9 @@ from Python::
     from fastloss.bench import run, format_report
     print(format_report(run("quick")))
 
+``python -m fastloss.bench --scaling`` (:func:`run_scaling`) times the
+parallel fits at 1, 2, 4, ... threads instead (``benchmarks/scaling.md``).
+
 Every case fits both libraries' SGD estimator with the same loss, ``alpha``,
 learning rate, ``random_state`` and number of epochs (``tol=None``), and
 reports seconds per epoch, the speed-up (median of alternating pairs), the
@@ -19,6 +22,7 @@ from ._floors import Floors, measure_floors
 from ._measure import EpochTiming, FitQuality, fit_quality, time_epochs, training_objective
 from ._report import format_report, format_table, write_json, write_png
 from ._run import BenchResult, CaseResult, Progress, run
+from ._scaling import ScalingResult, format_scaling, run_scaling
 from ._suites import Case, Dataset, DataSpec, make_dataset, suite
 
 __all__ = [
@@ -32,13 +36,16 @@ __all__ = [
     "FitQuality",
     "Floors",
     "Progress",
+    "ScalingResult",
     "fit_quality",
     "format_report",
+    "format_scaling",
     "format_table",
     "make_dataset",
     "measure_cold_start",
     "measure_floors",
     "run",
+    "run_scaling",
     "suite",
     "time_epochs",
     "training_objective",

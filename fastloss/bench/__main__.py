@@ -45,7 +45,32 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="instead: epochs and seconds of each optimizer to an objective gap of 1e-3",
     )
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="instead: the parallel fits' epochs at 1, 2, 4, ... threads (a Markdown table)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_thread_counts,
+        metavar="LIST",
+        help="with --scaling: thread counts, e.g. 1,2,4,8,16 (default: powers of two up to "
+        "the CPU count, and the count)",
+    )
     return parser
+
+
+def _thread_counts(text: str) -> list[int]:
+    """``"1,2,4"`` as ``[1, 2, 4]``: positive integers, no repeats."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1 or len(set(counts)) != len(counts):
+        raise argparse.ArgumentTypeError(
+            f"expected distinct positive integers separated by commas, like 1,2,4; got {text!r}"
+        )
+    return counts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--epochs must be at least 2")
     if not args.scale > 0:
         parser.error("--scale must be positive")
+    if args.threads is not None and not args.scaling:
+        parser.error("--threads goes with --scaling")
+    if args.scaling:
+        return _scaling(args, parser)
     if args.time_to_accuracy:
         from ._time_to_accuracy import format_time_to_accuracy, time_to_accuracy
 
@@ -99,6 +128,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {args.json}")
     if args.png:
         print(f"wrote {args.png}" if write_png(result, args.png) else PLOT_HINT)
+    return 0
+
+
+def _scaling(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``--scaling``: run the thread-scaling workloads and print their table."""
+    if args.png or args.only or args.quick or args.time_to_accuracy:
+        parser.error("--scaling takes --threads, --json, --repeat, --epochs, --scale and --seed")
+    from ._scaling import format_scaling, run_scaling
+
+    result = run_scaling(
+        args.threads,
+        scale=args.scale,
+        epochs=args.epochs,
+        repeat=3 if args.repeat is None else args.repeat,
+        random_state=args.seed,
+        log=Progress(),
+    )
+    print(format_scaling(result))
+    if args.json:
+        write_json(result, args.json)
+        print(f"wrote {args.json}")
     return 0
 
 

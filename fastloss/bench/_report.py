@@ -175,12 +175,13 @@ def _strict(value):
     return value
 
 
-def write_json(result: BenchResult, path: str | Path) -> None:
+def write_json(result, path: str | Path) -> None:
     """Write the whole run as strict JSON.
 
     Parameters
     ----------
-    result : BenchResult
+    result : BenchResult or ScalingResult
+        Anything with a ``to_dict()``.
     path : str or Path
     """
     Path(path).write_text(json.dumps(_strict(result.to_dict()), indent=2) + "\n")
