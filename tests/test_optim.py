@@ -495,7 +495,8 @@ def test_interleaved_shrink_matches_the_loop(k, ratio, shrink):
     w, move = 0.7, 0.05
     for i in range(1, k + 1):
         w = shrink * (w - move * ratio**i)
-    assert interleaved_shrink(0.7, move, ratio, shrink, k) == pytest.approx(w, rel=1e-12, abs=1e-15)
+    got = interleaved_shrink(0.7, move, ratio, ratio**k, shrink, k)
+    assert got == pytest.approx(w, rel=1e-12, abs=1e-15)
 
 
 @pytest.mark.parametrize("k", [1, 3, 50])

@@ -28,6 +28,8 @@ Both return the weighted sum of the per-sample losses before each update, or 0
 unless ``hyper[H_COMPUTE_LOSS]`` is set.
 """
 
+import math
+
 import numpy as np
 
 from .._config import jit
@@ -43,6 +45,8 @@ from ._layout import (
     S_T,
 )
 from ._optim_rules import (
+    ADAM,
+    ADAMW,
     O_BATCH,
     O_CODE,
     O_EPS,
@@ -53,6 +57,7 @@ from ._optim_rules import (
     SLOT_C,
     SLOT_CUM_ETA,
     SLOT_LAST,
+    bias_correction,
     bias_corrections,
     catch_up,
     coordinate_step,
@@ -60,6 +65,7 @@ from ._optim_rules import (
     has_movement,
     hyper_tuple,
     intercept_step,
+    log_decays,
     step_all,
     step_eta,
 )
@@ -127,11 +133,12 @@ def minibatch_epoch_dense(
 
 
 @jit()
-def _catch_up_weight(code, hyper, w, a, b, c, last, last_cum_eta, t, cum_eta, l1, l2):
+def _catch_up_weight(code, hyper, logs, w, a, b, c, last, last_cum_eta, t, cum_eta, l1, l2):
     """Weight ``w`` and its state slots ``a``, ``b`` (``SLOT_A``, ``SLOT_B``;
     ``c`` is ``SLOT_C``) brought from update ``last``, whose step sizes sum to
     ``last_cum_eta``, up to update ``t`` (``cum_eta``) in closed form
-    (``_optim_rules.catch_up``).  Returns ``(w, a, b)``.
+    (``_optim_rules.catch_up``).  ``logs`` is ``_optim_rules.log_decays(hyper)``,
+    computed once an epoch.  Returns ``(w, a, b)``.
 
     Scalars only, ``hyper`` as ``_optim_rules.hyper_tuple``: this runs for
     every weight a batch touches, where array arguments cost atomic reference
@@ -143,12 +150,20 @@ def _catch_up_weight(code, hyper, w, a, b, c, last, last_cum_eta, t, cum_eta, l1
         return w, a, b
     eta_first = step_eta(hyper, last + 1.0) if has_movement(code) else 0.0
     eta_mean = (cum_eta - last_cum_eta) / skipped
-    bc1_first, bc2_first = bias_corrections(code, hyper, last + 1.0)
-    _, bc2_mid = bias_corrections(code, hyper, last + 0.5 * (skipped + 1.0))
     p0, p1, eps = hyper[O_P0], hyper[O_P1], hyper[O_EPS]
+    log_p0, log_p1 = logs
+    # the decays' k-th powers, for the rules that have them (p1: the Adam family)
+    p0_k = math.exp(skipped * log_p0) if has_decay(code) else 0.0
+    p1_k = math.exp(skipped * log_p1) if code >= ADAM else 0.0
+    bc1_first, bc2_first, bc2_mid = 1.0, 1.0, 1.0
+    if code == ADAM or code == ADAMW:
+        bc1_first = bias_correction(p0, log_p0, last + 1.0)
+        bc2_first = bias_correction(p1, log_p1, last + 1.0)
+        if bc2_first < 1.0:  # beta2^(middle step) = beta2^(last + 1) * beta2^((k - 1) / 2)
+            bc2_mid = 1.0 - (1.0 - bc2_first) * math.sqrt(p1_k / p1)
     return catch_up(
-        code, p0, p1, eps, a, b, c, w, skipped, eta_first, eta_mean, bc1_first, bc2_first,
-        bc2_mid, l1, l2,
+        code, p0, p1, eps, a, b, c, w, skipped, p0_k, p1_k, eta_first, eta_mean, bc1_first,
+        bc2_first, bc2_mid, l1, l2,
     )  # fmt: skip
 
 
@@ -176,6 +191,7 @@ def minibatch_epoch_csr(
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
     n_features = coef.shape[0]
     hp = hyper_tuple(hyper)  # for the helpers called once a touched weight
+    logs = log_decays(hyper)
     intercept, t_samples = state[S_INTERCEPT], state[S_T]
     t, cum_eta = opt_state[SLOT_LAST, n_features], opt_state[SLOT_CUM_ETA, n_features]
     grad = np.zeros(n_features)
@@ -205,7 +221,7 @@ def minibatch_epoch_csr(
                     # an inlined helper taking the arrays kept reference counts here
                     if opt_state[SLOT_LAST, j] < t - 1.0:
                         coef[j], opt_state[SLOT_A, j], opt_state[SLOT_B, j] = _catch_up_weight(
-                            code, hp, coef[j], opt_state[SLOT_A, j], opt_state[SLOT_B, j],
+                            code, hp, logs, coef[j], opt_state[SLOT_A, j], opt_state[SLOT_B, j],
                             opt_state[SLOT_C, j], opt_state[SLOT_LAST, j],
                             opt_state[SLOT_CUM_ETA, j], t - 1.0, cum_eta, l1, l2,
                         )  # fmt: skip
@@ -246,7 +262,7 @@ def minibatch_epoch_csr(
     for j in range(n_features):
         if opt_state[SLOT_LAST, j] < t:
             coef[j], opt_state[SLOT_A, j], opt_state[SLOT_B, j] = _catch_up_weight(
-                code, hp, coef[j], opt_state[SLOT_A, j], opt_state[SLOT_B, j],
+                code, hp, logs, coef[j], opt_state[SLOT_A, j], opt_state[SLOT_B, j],
                 opt_state[SLOT_C, j], opt_state[SLOT_LAST, j], opt_state[SLOT_CUM_ETA, j],
                 t, cum_eta, l1, l2,
             )  # fmt: skip
