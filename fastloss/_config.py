@@ -104,6 +104,6 @@ def _sources_stamp():
     return tuple(sorted(stamp))
 
 
-# A Numba without the two private methods we build on gets its own cache.
+# A Numba without the private methods we build on gets its own cache.
 _NEEDS = ("_load_overload", "_guard_against_spurious_io_errors", "_index_key")
 _CACHE = _KernelCache if all(hasattr(FunctionCache, m) for m in _NEEDS) else FunctionCache

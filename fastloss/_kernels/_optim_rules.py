@@ -154,7 +154,7 @@ def has_decay(code):
 @jit()
 def bias_correction(beta, log_beta, t):
     """``1 - beta^t`` from ``log_beta = log(beta)``, as ``1 - exp(t log_beta)``
-    (half the cost of ``pow``), and without it once ``beta^t <= exp(-40)``."""
+    (cheaper than ``pow``), and without either once ``beta^t <= exp(-40)``."""
     if t * (1.0 - beta) > 40.0:
         return 1.0
     return 1.0 - math.exp(t * log_beta)
