@@ -14,7 +14,7 @@ import math
 import pytest
 
 from fastloss.bench import __main__ as bench_main
-from fastloss.bench import _scaling, format_report, run, suite, write_json
+from fastloss.bench import format_report, run, suite, write_json
 from fastloss.bench._cold import PARTS
 from fastloss.bench._scaling import WORKLOADS, default_threads, format_scaling, run_scaling
 
@@ -241,7 +241,7 @@ def test_command_line_scaling(monkeypatch, capsys, tmp_path):
         called["threads"] = threads
         return run_scaling([1], scale=0.02, repeat=1, epochs=2)
 
-    monkeypatch.setattr(_scaling, "run_scaling", tiny)
+    monkeypatch.setattr(bench_main, "run_scaling", tiny)
     path = tmp_path / "s.json"
     assert bench_main.main(["--scaling", "--threads", "1,3", "--json", str(path)]) == 0
     assert called["threads"] == [1, 3]

@@ -162,26 +162,24 @@ def bias_correction(beta, log_beta, t):
 
 @jit()
 def log_decays(hyper):
-    """``(log p0, log p1)`` (``hyper[O_P0]``, ``hyper[O_P1]``; -inf for a 0).
+    """``(log p0, log p1)`` of ``hyper[O_P0]``, ``hyper[O_P1]`` (-inf for a 0:
+    every power of it is 0), taken once an epoch.
 
     The per-weight catch-up raises the rule's decays to a number of skipped
     steps ``k`` as ``exp(k log p)``: ``pow`` was about 40% of a sparse Adam epoch.
     """
-    return _log(hyper[O_P0]), _log(hyper[O_P1])
+    return math.log(hyper[O_P0]), math.log(hyper[O_P1])
 
 
 @jit()
-def _log(x):
-    """``log(x)``, -inf for x = 0 (a decay of 0: every power of it is 0)."""
-    return math.log(x) if x > 0.0 else -math.inf
-
-
-@jit()
-def bias_corrections(code, hyper, t):
-    """Adam's ``(1 - beta1^t, 1 - beta2^t)``; (1, 1) for the other rules."""
+def bias_corrections(code, hyper, logs, t):
+    """Adam's ``(1 - beta1^t, 1 - beta2^t)``; (1, 1) for the other rules.
+    ``logs`` is :func:`log_decays` of ``hyper``."""
     if code == ADAM or code == ADAMW:
-        b1, b2 = hyper[O_P0], hyper[O_P1]
-        return bias_correction(b1, _log(b1), t), bias_correction(b2, _log(b2), t)
+        return (
+            bias_correction(hyper[O_P0], logs[0], t),
+            bias_correction(hyper[O_P1], logs[1], t),
+        )
     return 1.0, 1.0
 
 

@@ -46,7 +46,6 @@ from ._layout import (
 )
 from ._optim_rules import (
     ADAM,
-    ADAMW,
     O_BATCH,
     O_CODE,
     O_EPS,
@@ -57,7 +56,6 @@ from ._optim_rules import (
     SLOT_C,
     SLOT_CUM_ETA,
     SLOT_LAST,
-    bias_correction,
     bias_corrections,
     catch_up,
     coordinate_step,
@@ -91,6 +89,7 @@ def minibatch_epoch_dense(
     t, cum_eta = opt_state[SLOT_LAST, n_features], opt_state[SLOT_CUM_ETA, n_features]
     grad = np.zeros(n_features)
     weights = coef[None, :]  # 2-D view for row_dot (reshape: numba.np.arrayobj import at load)
+    logs = log_decays(hyper)
     loss_sum = 0.0
     n_clips = 0
 
@@ -117,7 +116,7 @@ def minibatch_epoch_dense(
         t += 1.0
         eta = step_eta(hyper, t)
         cum_eta += eta
-        bc1, bc2 = bias_corrections(code, hyper, t)
+        bc1, bc2 = bias_corrections(code, hyper, logs, t)
         step_all(code, hyper, opt_state, coef, grad, 1.0 / n_rows, eta, bc1, bc2, l1, l2)
         if fit_intercept:
             intercept = intercept_step(
@@ -143,24 +142,19 @@ def _catch_up_weight(code, hyper, logs, w, a, b, c, last, last_cum_eta, t, cum_e
     Scalars only, ``hyper`` as ``_optim_rules.hyper_tuple``: this runs for
     every weight a batch touches, where array arguments cost atomic reference
     counts that Numba could not prune (about half of the epoch)."""
-    skipped = t - last
-    if skipped <= 0.0:
-        return w, a, b
+    skipped = t - last  # > 0: the callers skip weights already up to date
     if not (has_movement(code) or has_decay(code) or l1 != 0.0 or l2 != 0.0):
         return w, a, b
     eta_first = step_eta(hyper, last + 1.0) if has_movement(code) else 0.0
     eta_mean = (cum_eta - last_cum_eta) / skipped
     p0, p1, eps = hyper[O_P0], hyper[O_P1], hyper[O_EPS]
-    log_p0, log_p1 = logs
     # the decays' k-th powers, for the rules that have them (p1: the Adam family)
-    p0_k = math.exp(skipped * log_p0) if has_decay(code) else 0.0
-    p1_k = math.exp(skipped * log_p1) if code >= ADAM else 0.0
-    bc1_first, bc2_first, bc2_mid = 1.0, 1.0, 1.0
-    if code == ADAM or code == ADAMW:
-        bc1_first = bias_correction(p0, log_p0, last + 1.0)
-        bc2_first = bias_correction(p1, log_p1, last + 1.0)
-        if bc2_first < 1.0:  # beta2^(middle step) = beta2^(last + 1) * beta2^((k - 1) / 2)
-            bc2_mid = 1.0 - (1.0 - bc2_first) * math.sqrt(p1_k / p1)
+    p0_k = math.exp(skipped * logs[0]) if has_decay(code) else 0.0
+    p1_k = math.exp(skipped * logs[1]) if code >= ADAM else 0.0
+    bc1_first, bc2_first = bias_corrections(code, hyper, logs, last + 1.0)
+    bc2_mid = bc2_first
+    if bc2_first < 1.0:  # beta2^(middle step) = beta2^(last + 1) * beta2^((k - 1) / 2)
+        bc2_mid = 1.0 - (1.0 - bc2_first) * math.sqrt(p1_k / p1)
     return catch_up(
         code, p0, p1, eps, a, b, c, w, skipped, p0_k, p1_k, eta_first, eta_mean, bc1_first,
         bc2_first, bc2_mid, l1, l2,
@@ -205,7 +199,7 @@ def minibatch_epoch_csr(
         end = min(start + batch, n_steps)
         t += 1.0
         eta = step_eta(hp, t)
-        bc1, bc2 = bias_corrections(code, hp, t)
+        bc1, bc2 = bias_corrections(code, hp, logs, t)
         # bring the batch's weights up to update t - 1 and list them
         n_touched = 0
         for k in range(start, end):

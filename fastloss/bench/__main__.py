@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from ._report import PLOT_HINT, format_report, write_json, write_png
 from ._run import Progress, run
+from ._scaling import format_scaling, run_scaling
 from ._suites import suite
 
 __all__ = ["main"]
@@ -135,8 +136,6 @@ def _scaling(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``--scaling``: run the thread-scaling workloads and print their table."""
     if args.png or args.only or args.quick or args.time_to_accuracy:
         parser.error("--scaling takes --threads, --json, --repeat, --epochs, --scale and --seed")
-    from ._scaling import format_scaling, run_scaling
-
     result = run_scaling(
         args.threads,
         scale=args.scale,
