@@ -120,3 +120,37 @@ def test_parallel_single_model_is_reproducible_and_as_good(Est):
     np.testing.assert_array_equal(parallel[0].coef_, parallel[1].coef_)
     assert not np.array_equal(parallel[0].coef_, serial.coef_)  # threads really ran
     assert parallel[0].score(X, y) >= serial.score(X, y) - 0.01
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize(
+    "task",
+    [
+        dict(),  # binary: sgd_epoch
+        dict(optimizer="adam", batch_size=4),  # minibatch_epoch
+        dict(n_classes=3),  # one-vs-rest: multi_epoch
+        dict(n_classes=3, multi_class="multinomial", loss="log_loss"),
+    ],
+    ids=["sgd", "minibatch", "ovr", "multinomial"],
+)
+def test_unit_weights_read_no_weights_and_train_the_same(monkeypatch, sparse, task):
+    """Weights all 1 reach the kernels as an empty array (one random cache line a
+    sample fewer); the kernels then train exactly as on an array of ones."""
+    from fastloss.linear_model import _multi_training, _training
+
+    assert _training.kernel_weights(np.ones(4)).shape == (0,)
+    w = np.array([1.0, 1.0, 0.5])
+    assert _training.kernel_weights(w) is w
+    task = dict(task)
+    X, y = make_classification(
+        n_samples=300, n_features=8, n_informative=5, n_classes=task.pop("n_classes", 2),
+        random_state=0,
+    )  # fmt: skip
+    X = sp.csr_matrix(np.where(np.abs(X) > 0.5, X, 0.0)) if sparse else X
+    params = dict(max_iter=3, tol=None, random_state=0, **task)
+    unit = fastloss.SGDClassifier(**params).fit(X, y)
+    for module in (_training, _multi_training):
+        monkeypatch.setattr(module, "kernel_weights", lambda sample_weight: sample_weight)
+    ones = fastloss.SGDClassifier(**params).fit(X, y)
+    np.testing.assert_array_equal(unit.coef_, ones.coef_)
+    np.testing.assert_array_equal(unit.intercept_, ones.intercept_)

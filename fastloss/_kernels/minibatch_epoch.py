@@ -1,6 +1,6 @@
 """One epoch of mini-batch training with any optimizer, over dense or CSR rows.
 
-Both kernels take, besides the data (as in ``sgd_epoch``):
+Both kernels take, besides the data, targets and weights (as in ``sgd_epoch``):
 
 order : int64 (n_steps,)
     Rows to visit, in order; consecutive runs of ``hyper[O_BATCH]`` rows form
@@ -84,6 +84,7 @@ def minibatch_epoch_dense(
     l2, l1 = hyper[H_L2] * alpha, hyper[H_L1] * alpha
     fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
+    weighted = sample_weight.shape[0] != 0  # else every weight is 1
     n_features = X.shape[1]
     intercept, t_samples = state[S_INTERCEPT], state[S_T]
     t, cum_eta = opt_state[SLOT_LAST, n_features], opt_state[SLOT_CUM_ETA, n_features]
@@ -102,7 +103,7 @@ def minibatch_epoch_dense(
         for k in range(start, end):
             i = order[k]
             p = row_dot(weights, 0, X, i) + intercept
-            sw = sample_weight[i]
+            sw = sample_weight[i] if weighted else 1.0
             if compute_loss:
                 loss_sum += sw * loss_value(loss_code, y[i], p, loss_params)
             dloss, clipped = clip_dloss(loss_derivative(loss_code, y[i], p, loss_params))
@@ -183,6 +184,7 @@ def minibatch_epoch_csr(
     l2, l1 = hyper[H_L2] * alpha, hyper[H_L1] * alpha
     fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
+    weighted = sample_weight.shape[0] != 0  # else every weight is 1
     n_features = coef.shape[0]
     hp = hyper_tuple(hyper)  # for the helpers called once a touched weight
     logs = log_decays(hyper)
@@ -227,7 +229,7 @@ def minibatch_epoch_csr(
             p = intercept
             for kk in range(indptr[i], indptr[i + 1]):
                 p += coef[indices[kk]] * data[kk]
-            sw = sample_weight[i]
+            sw = sample_weight[i] if weighted else 1.0
             if compute_loss:
                 loss_sum += sw * loss_value(loss_code, y[i], p, loss_params)
             dloss, clipped = clip_dloss(loss_derivative(loss_code, y[i], p, loss_params))

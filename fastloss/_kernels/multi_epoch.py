@@ -12,7 +12,7 @@ X / (data, indices, indptr)
     As in ``sgd_epoch``: dense (n_samples, n_features) C-contiguous, or CSR.
 labels : int64 (n_samples,)
     Class index of each row.
-sample_weight : float64 (n_samples,)
+sample_weight : float64 (n_samples,), or (0,) for weights all 1 (as in ``sgd_epoch``)
 class_weight : float64 (n_classes,)
     Weight of each class of this block of classes.  One-vs-rest multiplies it
     into the weight of the class's positive samples only (scikit-learn's
@@ -361,6 +361,7 @@ def multi_epoch_dense(
     """One epoch over the rows ``X[order]`` for every class; see the module docstring."""
     n_classes = coef.shape[0]
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
+    weighted = sample_weight.shape[0] != 0  # else every weight is 1
     l1 = hyper[H_L1] * hyper[H_ALPHA]
     scale, avg_a, avg_b = np.ones(n_classes), np.zeros(n_classes), np.ones(n_classes)
     p, weight = np.empty(n_classes), np.zeros(n_classes)
@@ -373,14 +374,16 @@ def multi_epoch_dense(
             ahead = order[s + AHEAD]
             prefetch_row(X, ahead)
             _prefetch(labels, ahead)
-            _prefetch(sample_weight, ahead)
+            if weighted:
+                _prefetch(sample_weight, ahead)
         i = order[s]
         for k in range(n_classes):
             p[k] = scale[k] * row_dot(coef, k, X, i) + cstate[C_INTERCEPT, k]
         # one-vs-rest reaches its scalar loss here, in the kernel's own body,
         # through the two module-level names (see losses._scalar); an inlined
         # helper for this loop, shared by both kernels, measured 10-30% slower
-        label, sw = labels[i], sample_weight[i]
+        label = labels[i]
+        sw = sample_weight[i] if weighted else 1.0
         if mode == OVR:
             for k in range(n_classes):
                 if cstate[C_ACTIVE, k] == 0.0:
@@ -414,6 +417,7 @@ def multi_epoch_csr(
     row; see the module docstring."""
     n_classes = coef.shape[1]
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
+    weighted = sample_weight.shape[0] != 0  # else every weight is 1
     l1 = hyper[H_L1] * hyper[H_ALPHA]
     scale, avg_a, avg_b = np.ones(n_classes), np.zeros(n_classes), np.ones(n_classes)
     p, weight = np.empty(n_classes), np.zeros(n_classes)
@@ -429,14 +433,16 @@ def multi_epoch_csr(
             prefetch_range(data, indptr[ahead], indptr[ahead + 1])
             prefetch_range(indices, indptr[ahead], indptr[ahead + 1])
             _prefetch(labels, ahead)
-            _prefetch(sample_weight, ahead)
+            if weighted:
+                _prefetch(sample_weight, ahead)
         i = order[s]
         start, end = indptr[i], indptr[i + 1]
         csr_scores(data, indices, start, end, coef, scale, cstate, p)
         # one-vs-rest reaches its scalar loss here, in the kernel's own body,
         # through the two module-level names (see losses._scalar); an inlined
         # helper for this loop, shared by both kernels, measured 10-30% slower
-        label, sw = labels[i], sample_weight[i]
+        label = labels[i]
+        sw = sample_weight[i] if weighted else 1.0
         if mode == OVR:
             for k in range(n_classes):
                 if cstate[C_ACTIVE, k] == 0.0:

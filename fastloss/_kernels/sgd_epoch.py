@@ -7,7 +7,9 @@ X / (data, indices, indptr)
     CSR: data (nnz,) float32/float64, indices (nnz,) int32, indptr
     (n_samples + 1,) int32, with indices in range (checked by the caller).
 y, sample_weight : float64 (n_samples,)
-    Targets in the loss's encoding; weights with class weights folded in.
+    Targets in the loss's encoding; weights with class weights folded in.  An
+    empty ``sample_weight`` (0,) means every weight is 1, and the kernel then
+    reads no weights (``linear_model._training.kernel_weights``).
 order : int64 (n_steps,)
     Rows to visit, in order (a permutation of the training rows, or a prefix).
 loss_code, loss_params : int, float64 (n_params,)
@@ -92,6 +94,7 @@ def sgd_epoch_dense(
     average_start = hyper[H_AVERAGE_START]
     fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
+    weighted = sample_weight.shape[0] != 0  # else every weight is 1
     intercept, avg_intercept = state[S_INTERCEPT], state[S_AVG_INTERCEPT]
     t, u = state[S_T], state[S_L1_U]
     scale, avg_a, avg_b = 1.0, 0.0, 1.0
@@ -106,11 +109,12 @@ def sgd_epoch_dense(
             ahead = order[k + AHEAD]
             prefetch_row(X, ahead)
             _prefetch(y, ahead)
-            _prefetch(sample_weight, ahead)
+            if weighted:
+                _prefetch(sample_weight, ahead)
         i = order[k]
         p = scale * row_dot(weights, 0, X, i) + intercept
         eta = step_size(schedule, eta0, power_t, t0, alpha, t)
-        sw = sample_weight[i]
+        sw = sample_weight[i] if weighted else 1.0
         if compute_loss:
             loss_sum += sw * loss_value(loss_code, y[i], p, loss_params)
         dloss, clipped = clip_dloss(loss_derivative(loss_code, y[i], p, loss_params))
@@ -178,6 +182,7 @@ def sgd_epoch_csr(
     average_start = hyper[H_AVERAGE_START]
     fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
+    weighted = sample_weight.shape[0] != 0  # else every weight is 1
     intercept, avg_intercept = state[S_INTERCEPT], state[S_AVG_INTERCEPT]
     t, u = state[S_T], state[S_L1_U]
     scale, avg_a, avg_b = 1.0, 0.0, 1.0
@@ -193,12 +198,13 @@ def sgd_epoch_csr(
             prefetch_range(data, indptr[ahead], indptr[ahead + 1])
             prefetch_range(indices, indptr[ahead], indptr[ahead + 1])
             _prefetch(y, ahead)
-            _prefetch(sample_weight, ahead)
+            if weighted:
+                _prefetch(sample_weight, ahead)
         i = order[k]
         start, end = indptr[i], indptr[i + 1]
         p = scale * sparse_dot(coef, data, indices, start, end) + intercept
         eta = step_size(schedule, eta0, power_t, t0, alpha, t)
-        sw = sample_weight[i]
+        sw = sample_weight[i] if weighted else 1.0
         if compute_loss:
             loss_sum += sw * loss_value(loss_code, y[i], p, loss_params)
         dloss, clipped = clip_dloss(loss_derivative(loss_code, y[i], p, loss_params))

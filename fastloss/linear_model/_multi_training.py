@@ -42,6 +42,7 @@ from ._training import (
     check_divergence,
     epoch_order,
     epoch_threads,
+    kernel_weights,
 )
 
 
@@ -260,6 +261,7 @@ def train_multi(
         n_threads = max(1, min(n_threads, train_idx.shape[0] // MIN_ROWS_PER_THREAD))
         n_blocks = 1
     blocks = blocks_from_states(states, settings.eta0, n_blocks, not sp.issparse(X))
+    sample_weight = kernel_weights(sample_weight)
     args = (X, labels, sample_weight, class_weight, train_idx, settings, mode, blocks, seed)
     if n_threads > 1:
         with epoch_threads(n_threads) as pool:

@@ -184,6 +184,19 @@ def _run_minibatch_epoch(X, y, sample_weight, order, settings, hyper, coef, opt_
     return kernel_for(minibatch_epoch_dense, settings.loss)(X, *args, coef, opt_state, kstate)
 
 
+def kernel_weights(sample_weight):
+    """``sample_weight`` as the epoch kernels take it: empty when every weight
+    is 1, so that they read no weights.
+
+    A shuffled epoch is bound by the cache lines it fetches (DESIGN.md), and a
+    sample's weight is one more random line beside its row and target
+    (measured in ``docs/user_guide/performance.rst``).
+    """
+    return sample_weight if (sample_weight != 1.0).any() else _UNIT_WEIGHTS
+
+
+_UNIT_WEIGHTS = np.empty(0)
+
 #: Fewest rows per thread for which a parallel epoch is worth its overhead.
 MIN_ROWS_PER_THREAD = 2_000
 
@@ -349,7 +362,7 @@ def train(
         n_threads = 1
         if state.opt_state is None:
             state.opt_state = np.zeros((_optim_rules.N_SLOTS, state.coef.shape[0] + 1))
-    args = (X, y, sample_weight, train_idx, settings, state, seed)
+    args = (X, y, kernel_weights(sample_weight), train_idx, settings, state, seed)
     args += (validation_score, epoch_callbacks)
     if n_threads > 1:
         with epoch_threads(n_threads) as pool:
