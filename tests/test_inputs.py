@@ -154,3 +154,26 @@ def test_unit_weights_read_no_weights_and_train_the_same(monkeypatch, sparse, ta
     ones = fastloss.SGDClassifier(**params).fit(X, y)
     np.testing.assert_array_equal(unit.coef_, ones.coef_)
     np.testing.assert_array_equal(unit.intercept_, ones.intercept_)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_row_orders_are_uint32_and_int64_beyond_2_to_the_32(monkeypatch, sparse):
+    """Kernels visit rows in a uint32 order (half the memory of int64); from 2**32
+    rows on the order is int64, and trains exactly the same."""
+    from fastloss._kernels.sgd_epoch import sgd_epoch_csr, sgd_epoch_dense
+    from fastloss.linear_model import _training
+
+    rows = np.arange(5, dtype=np.int64)
+    assert _training.kernel_rows(rows, 5).dtype == np.uint32
+    assert _training.kernel_rows(rows, 2**32).dtype == np.int64
+    X, y = make_classification(n_samples=300, n_features=8, random_state=0)
+    X = sp.csr_matrix(np.where(np.abs(X) > 0.5, X, 0.0)) if sparse else X
+    params = dict(max_iter=3, tol=None, random_state=0)
+    narrow = fastloss.SGDClassifier(**params).fit(X, y)
+    kernel, position = (sgd_epoch_csr, 5) if sparse else (sgd_epoch_dense, 3)
+    assert "uint32" in {str(sig[position].dtype) for sig in kernel.signatures}
+    kernel_rows = _training.kernel_rows
+    monkeypatch.setattr(_training, "kernel_rows", lambda idx, n: kernel_rows(idx, 2**32))
+    wide = fastloss.SGDClassifier(**params).fit(X, y)
+    np.testing.assert_array_equal(narrow.coef_, wide.coef_)
+    np.testing.assert_array_equal(narrow.intercept_, wide.intercept_)

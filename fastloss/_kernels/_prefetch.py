@@ -46,8 +46,14 @@ def _prefetch(typingctx, arr, index):
         array = context.make_array(signature.args[0])(context, builder, args[0])
         if isinstance(signature.args[1], types.BaseTuple):
             indices = cgutils.unpack_tuple(builder, args[1])
+            index_types = signature.args[1].types
         else:
-            indices = [args[1]]
+            indices, index_types = [args[1]], [signature.args[1]]
+        # as intp, the width of the shape and strides (an index may be 32-bit)
+        indices = [
+            context.cast(builder, i, t, types.intp)
+            for i, t in zip(indices, index_types, strict=True)
+        ]
         ptr = cgutils.get_item_pointer2(
             context,
             builder,

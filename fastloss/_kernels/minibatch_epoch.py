@@ -2,7 +2,7 @@
 
 Both kernels take, besides the data, targets and weights (as in ``sgd_epoch``):
 
-order : int64 (n_steps,)
+order : uint32 or int64 (n_steps,)
     Rows to visit, in order; consecutive runs of ``hyper[O_BATCH]`` rows form
     one mini-batch (the last one may be shorter).
 loss_code, loss_params : int, float64 (n_params,)

@@ -20,7 +20,7 @@ class_weight : float64 (n_classes,)
 class_offset : int
     Global index of this block's first class: one-vs-rest classes can be
     split into blocks trained by separate threads.
-order : int64 (n_steps,)
+order : uint32 or int64 (n_steps,)
     Rows to visit, in order.
 mode : int
     ``OVR``, ``MULTINOMIAL`` or ``CRAMMER_SINGER`` (``losses._vector``).

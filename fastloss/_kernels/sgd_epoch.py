@@ -10,8 +10,9 @@ y, sample_weight : float64 (n_samples,)
     Targets in the loss's encoding; weights with class weights folded in.  An
     empty ``sample_weight`` (0,) means every weight is 1, and the kernel then
     reads no weights (``linear_model._training.kernel_weights``).
-order : int64 (n_steps,)
-    Rows to visit, in order (a permutation of the training rows, or a prefix).
+order : uint32 or int64 (n_steps,)
+    Rows to visit, in order (a permutation of the training rows, or a prefix);
+    uint32 below 2**32 rows (``linear_model._training.kernel_rows``).
 loss_code, loss_params : int, float64 (n_params,)
     The built-in loss and its hyperparameters (``losses._scalar``).
 hyper : float64 (H_SIZE,)

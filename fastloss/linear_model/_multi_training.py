@@ -42,6 +42,7 @@ from ._training import (
     check_divergence,
     epoch_order,
     epoch_threads,
+    kernel_rows,
     kernel_weights,
 )
 
@@ -262,6 +263,7 @@ def train_multi(
         n_blocks = 1
     blocks = blocks_from_states(states, settings.eta0, n_blocks, not sp.issparse(X))
     sample_weight = kernel_weights(sample_weight)
+    train_idx = kernel_rows(train_idx, X.shape[0])
     args = (X, labels, sample_weight, class_weight, train_idx, settings, mode, blocks, seed)
     if n_threads > 1:
         with epoch_threads(n_threads) as pool:

@@ -197,6 +197,20 @@ def kernel_weights(sample_weight):
 
 _UNIT_WEIGHTS = np.empty(0)
 
+
+def kernel_rows(train_idx, n_samples):
+    """``train_idx`` as the epoch kernels take their row orders: uint32, or
+    int64 from 2**32 rows on.
+
+    Half the bytes of int64: the swaps of a full shuffle of 500,000 rows then
+    stay in a core's L2 cache (2 MB), the epoch streams half as much order, and
+    an unsigned row index needs no negative-index branch (measured in
+    ``docs/user_guide/performance.rst``).
+    """
+    dtype = np.uint32 if n_samples <= np.iinfo(np.uint32).max else np.int64
+    return train_idx.astype(dtype, copy=False)
+
+
 #: Fewest rows per thread for which a parallel epoch is worth its overhead.
 MIN_ROWS_PER_THREAD = 2_000
 
@@ -362,6 +376,7 @@ def train(
         n_threads = 1
         if state.opt_state is None:
             state.opt_state = np.zeros((_optim_rules.N_SLOTS, state.coef.shape[0] + 1))
+    train_idx = kernel_rows(train_idx, X.shape[0])
     args = (X, y, kernel_weights(sample_weight), train_idx, settings, state, seed)
     args += (validation_score, epoch_callbacks)
     if n_threads > 1:
