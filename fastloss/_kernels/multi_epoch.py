@@ -260,8 +260,9 @@ def add_dense_row(coef, avg_coef, X, i, step, avg_a):
                 coef[k, j] += d
                 avg_coef[k, j] -= a * d
         else:
+            c_x = X.dtype.type(c)  # as in sgd_epoch_dense: float32 lanes for float32 rows
             for j in range(X.shape[1]):
-                coef[k, j] += c * X[i, j]
+                coef[k, j] += c_x * X[i, j]
 
 
 @jit()

@@ -18,7 +18,10 @@ loss_code, loss_params : int, float64 (n_params,)
 hyper : float64 (H_SIZE,)
     Schedule, penalty, averaging and flags; see ``_layout``.
 coef, avg_coef : X.dtype (n_features,)
-    Weights and averaged weights, updated in place.
+    Weights and averaged weights, updated in place.  On float32 rows the dense
+    kernel's dot products and weight updates run in float32 (scikit-learn's
+    float32 SGD does the same); scores, step sizes, the weight scale and the
+    intercept are float64 in every kernel.
 l1_q : float64 (n_features,)
     L1 penalty each weight has received, updated in place.
 state : float64 (S_SIZE,)
@@ -68,8 +71,13 @@ def row_dot(W, k, X, i):
     vectorises it.  Indexing the 2-D arrays, not row views: a view costs two
     atomic reference-count updates, about 10% of a one-vs-rest epoch.  Every
     dense SGD kernel computes its scores here, so one-vs-rest and per-class
-    epochs round alike."""
-    s = 0.0
+    epochs round alike.
+
+    The sum is kept in X's dtype: float32 rows are summed in float32 (as
+    scikit-learn's float32 SGD sums them), 8 products a vector, instead of
+    each product being widened to float64, 4 a vector (see the float32 step
+    in ``sgd_epoch_dense``)."""
+    s = X.dtype.type(0.0)
     for j in range(X.shape[1]):
         s += W[k, j] * X[i, j]
     return s
@@ -137,8 +145,9 @@ def sgd_epoch_dense(
                     coef[j] += d
                     avg_coef[j] -= avg_a * d
             else:
+                c_x = X.dtype.type(c)  # float32 rows: a float32 update, 8 lanes a vector
                 for j in range(n_features):
-                    coef[j] += c * X[i, j]
+                    coef[j] += c_x * X[i, j]
         if fit_intercept:
             intercept += update
         if l1 > 0.0:
