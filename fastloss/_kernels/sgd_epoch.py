@@ -19,9 +19,9 @@ hyper : float64 (H_SIZE,)
     Schedule, penalty, averaging and flags; see ``_layout``.
 coef, avg_coef : X.dtype (n_features,)
     Weights and averaged weights, updated in place.  On float32 rows the dense
-    kernel's dot products and weight updates run in float32 (scikit-learn's
-    float32 SGD does the same); scores, step sizes, the weight scale and the
-    intercept are float64 in every kernel.
+    kernels' dot products (``row_dot``, shared by every dense kernel) and SGD
+    weight updates run in float32 (scikit-learn's float32 SGD does the same);
+    scores, step sizes, the weight scale and the intercept are float64.
 l1_q : float64 (n_features,)
     L1 penalty each weight has received, updated in place.
 state : float64 (S_SIZE,)

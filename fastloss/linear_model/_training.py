@@ -184,6 +184,10 @@ def _run_minibatch_epoch(X, y, sample_weight, order, settings, hyper, coef, opt_
     return kernel_for(minibatch_epoch_dense, settings.loss)(X, *args, coef, opt_state, kstate)
 
 
+#: What the kernels get for weights that are all 1.
+_UNIT_WEIGHTS = np.empty(0)
+
+
 def kernel_weights(sample_weight):
     """``sample_weight`` as the epoch kernels take it: empty when every weight
     is 1, so that they read no weights.
@@ -193,9 +197,6 @@ def kernel_weights(sample_weight):
     (measured in ``docs/user_guide/performance.rst``).
     """
     return sample_weight if (sample_weight != 1.0).any() else _UNIT_WEIGHTS
-
-
-_UNIT_WEIGHTS = np.empty(0)
 
 
 def kernel_rows(train_idx, n_samples):
