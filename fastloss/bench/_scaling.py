@@ -24,15 +24,22 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ._run import CaseResult, _warm_up, run_case
-from ._suites import Case, Dataset, DataSpec, _rows, make_dataset
+from ._suites import Case, Dataset, make_dataset, suite
 
 __all__ = ["ScalingResult", "default_threads", "format_scaling", "run_scaling", "scaling_case"]
 
 #: The workloads, in the order they run.
 WORKLOADS = ("dense f64 hinge", "sparse CSR hinge", "10-class OvR")
+
+#: The full suite's case each workload varies the threads of.
+_SUITE_CASES = {
+    "dense f64 hinge": "dense f64 hinge",
+    "sparse CSR hinge": "sparse CSR hinge",
+    "10-class OvR": "10-class OvR n_jobs=2",
+}
 
 
 def default_threads(cpu_count: int | None = None) -> list[int]:
@@ -53,15 +60,15 @@ def default_threads(cpu_count: int | None = None) -> list[int]:
 
 
 def scaling_case(workload: str, threads: int, scale: float = 1.0) -> Case:
-    """The case of one of :data:`WORKLOADS` at ``threads`` threads (rows times ``scale``)."""
+    """The full suite's case of one of :data:`WORKLOADS` (rows times ``scale``),
+    at ``threads`` threads."""
+    if workload not in _SUITE_CASES:
+        raise ValueError(f"unknown workload {workload!r}; expected one of {WORKLOADS}.")
+    case = next(c for c in suite("full", scale) if c.name == _SUITE_CASES[workload])
     name, jobs = f"{workload} n_jobs={threads}", {"n_jobs": threads}
-    if workload == "dense f64 hinge":
-        return Case(name, DataSpec("binary", _rows(500_000, scale), 100), {"loss": "hinge"}, jobs)
-    if workload == "sparse CSR hinge":
-        return Case(name, DataSpec("sparse", _rows(200_000, scale), 100_000), {}, jobs)
-    if workload == "10-class OvR":  # both libraries get the threads
-        return Case(name, DataSpec("multiclass", _rows(100_000, scale), 100), jobs)
-    raise ValueError(f"unknown workload {workload!r}; expected one of {WORKLOADS}.")
+    if "n_jobs" in case.params:  # one-vs-rest: both libraries get the threads
+        return replace(case, name=name, params={**case.params, **jobs})
+    return replace(case, name=name, fastloss_only={**case.fastloss_only, **jobs})
 
 
 @dataclass
