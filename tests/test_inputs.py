@@ -122,6 +122,42 @@ def test_parallel_single_model_is_reproducible_and_as_good(Est):
     assert parallel[0].score(X, y) >= serial.score(X, y) - 0.01
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("settings", SETTINGS[:5], ids=str)
+def test_parallel_epoch_equals_the_mean_of_private_copies(monkeypatch, settings, sparse):
+    """Thread 0 trains the model's own arrays and the others copy only what the
+    epoch writes (thread_weights); every epoch must still equal the mean of
+    fully private copies, trained one after the other (parameter mixing)."""
+    from fastloss.linear_model import _training
+
+    X, y = make_classification(n_samples=6000, n_features=12, random_state=0)
+    X = _sparsified(X) if sparse else X
+    parallel_epoch, checked = _training._run_parallel_epoch, []
+
+    def checked_epoch(pool, n_threads, X, y, sw, order, settings, hyper, state, l1_q, kstate, **kw):
+        weights = (state.coef, state.avg_coef, l1_q, kstate)
+        copies = [[a.copy() for a in weights] for _ in range(n_threads)]
+        parts = np.array_split(order, n_threads)
+        expected_loss = sum(
+            _training._run_epoch(X, y, sw, part, settings, hyper, *copy)
+            for part, copy in zip(parts, copies, strict=True)
+        )
+        args = (X, y, sw, order, settings, hyper, state, l1_q, kstate)
+        loss = parallel_epoch(pool, n_threads, *args, **kw)
+        for k, array in enumerate(weights[:3]):
+            np.testing.assert_array_equal(array, np.mean([c[k] for c in copies], axis=0))
+        intercept = _training.L.S_INTERCEPT
+        assert kstate[intercept] == np.mean([c[3][intercept] for c in copies])
+        assert loss == expected_loss
+        checked.append(n_threads)
+        return loss
+
+    monkeypatch.setattr(_training, "_run_parallel_epoch", checked_epoch)
+    params = dict(loss="log_loss", max_iter=3, tol=None, random_state=0, n_jobs=2, **settings)
+    model = fastloss.SGDClassifier(**params).fit(X, y)
+    assert checked == [2, 2, 2] and model.score(X, y) > 0.8
+
+
 def _sparsified(X):
     """X as CSR, its small entries dropped (about 40% of a standard normal)."""
     return sp.csr_matrix(np.where(np.abs(X) > 0.5, X, 0.0))
@@ -182,3 +218,55 @@ def test_row_orders_are_uint32_and_int64_beyond_2_to_the_32(monkeypatch, sparse)
     wide = fastloss.SGDClassifier(**params).fit(X, y)
     np.testing.assert_array_equal(narrow.coef_, wide.coef_)
     np.testing.assert_array_equal(narrow.intercept_, wide.intercept_)
+
+
+def test_labels_travel_in_bit_31_of_the_order_only_when_all_are_plus_minus_one():
+    from fastloss.linear_model import _training
+
+    rows = np.array([0, 2, 3], dtype=np.uint32)
+    y = np.array([1.0, 1.0, -1.0, 1.0])
+    packed_y, packed = _training.kernel_targets(y, rows)
+    assert packed_y.shape == (0,)
+    np.testing.assert_array_equal(packed, [2**31, 2, 2**31 + 3])
+    for y_other, rows_other in [
+        (np.array([1.0, -1.0, 0.0, 1.0]), rows),  # a regression target of 0
+        (np.array([1.0, 0.5, -1.0, 1.0]), rows),  # even in a row not trained on
+        (y, rows.astype(np.int64)),  # from 2**32 rows on
+        (y, np.array([0, 2**31], dtype=np.uint32)),  # a row that needs bit 31
+    ]:
+        got_y, got_rows = _training.kernel_targets(y_other, rows_other)
+        assert got_y is y_other and got_rows is rows_other
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize(
+    "params",
+    [dict(), dict(shuffle="block", average=True), dict(n_jobs=2, penalty="elasticnet")],
+    ids=["full", "block-averaged", "n_jobs=2-elasticnet"],
+)
+def test_labels_read_from_the_order_train_the_same_model(monkeypatch, sparse, params):
+    """Binary labels reach the plain SGD kernels in the order's bit 31, not in
+    y; they train exactly the model that reading y trains (weighted or not)."""
+    from fastloss.linear_model import _training
+
+    X, y = make_classification(n_samples=5000, n_features=8, random_state=0)
+    X = _sparsified(X) if sparse else X
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, y.shape[0])
+    seen = []
+    run_epoch = _training._run_epoch
+
+    def spy(X, y, *args):
+        seen.append(y.shape[0])
+        return run_epoch(X, y, *args)
+
+    monkeypatch.setattr(_training, "_run_epoch", spy)
+    fit = dict(max_iter=3, tol=None, random_state=0, **params)
+    packed = [fastloss.SGDClassifier(**fit).fit(X, y, sample_weight=w) for w in (None, weights)]
+    assert set(seen) == {0}
+    monkeypatch.setattr(_training, "kernel_targets", lambda y, rows: (y, rows))
+    seen.clear()
+    plain = [fastloss.SGDClassifier(**fit).fit(X, y, sample_weight=w) for w in (None, weights)]
+    assert set(seen) == {y.shape[0]}
+    for a, b in zip(packed, plain, strict=True):
+        np.testing.assert_array_equal(a.coef_, b.coef_)
+        np.testing.assert_array_equal(a.intercept_, b.intercept_)

@@ -11,7 +11,7 @@ from sklearn.model_selection import train_test_split
 
 import fastloss
 from fastloss._kernels.shuffle import shuffle_in_place
-from fastloss.linear_model._training import SHUFFLE_BLOCK, epoch_order
+from fastloss.linear_model._training import SHUFFLE_BLOCK, EpochOrders, epoch_order
 
 
 def test_full_shuffle_draws_every_permutation_equally_often():
@@ -78,3 +78,52 @@ def test_block_shuffle_is_as_accurate_as_full_shuffle():
         for shuffle in (True, "block")
     }
     assert abs(scores[True] - scores["block"]) <= 0.01, scores
+
+
+@pytest.mark.parametrize("shuffle", [True, "block", False])
+def test_orders_prepared_ahead_are_the_orders_drawn_in_turn(shuffle):
+    """A parallel epoch prepares the next order early (EpochOrders.prepare);
+    however often that happens, each epoch gets the order it would have got."""
+    rows = np.arange(1000, dtype=np.uint32)
+    expected_rng, rng = np.random.default_rng(5), np.random.default_rng(5)
+    expected = [epoch_order(expected_rng, rows, shuffle) for _ in range(4)]
+    orders = EpochOrders(rng, rows, shuffle)
+    got = [orders.next()]
+    orders.prepare()
+    orders.prepare()  # a second call prepares nothing more
+    got += [orders.next(), orders.next()]
+    orders.prepare()
+    got.append(orders.next())
+    for e, g in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(g, e)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [dict(), dict(n_classes=4), dict(n_classes=4, multi_class="multinomial", loss="log_loss")],
+    ids=["binary", "ovr", "multinomial"],
+)
+def test_threads_shuffling_while_they_wait_train_the_same_model(monkeypatch, params):
+    """n_jobs=2 shuffles the next epoch on the first idle thread; the model is
+    the one trained with every shuffle between epochs."""
+    from fastloss.linear_model import _multi_training, _training
+
+    params = dict(params)
+    X, y = make_classification(
+        n_samples=6000, n_features=10, n_informative=6, n_classes=params.pop("n_classes", 2),
+        random_state=0,
+    )  # fmt: skip
+    fit = dict(n_jobs=2, max_iter=4, tol=None, random_state=0, **params)
+    ahead = fastloss.SGDClassifier(**fit).fit(X, y)
+    calls = []
+
+    def results_only(futures, while_waiting=None):
+        calls.append(while_waiting is not None)
+        return [f.result() for f in futures]
+
+    monkeypatch.setattr(_training, "thread_results", results_only)
+    monkeypatch.setattr(_multi_training, "thread_results", results_only)
+    between = fastloss.SGDClassifier(**fit).fit(X, y)
+    assert calls == [True, True, True, False]  # every epoch but the last prepared one
+    np.testing.assert_array_equal(ahead.coef_, between.coef_)
+    np.testing.assert_array_equal(ahead.intercept_, between.intercept_)

@@ -9,10 +9,13 @@ X / (data, indices, indptr)
 y, sample_weight : float64 (n_samples,)
     Targets in the loss's encoding; weights with class weights folded in.  An
     empty ``sample_weight`` (0,) means every weight is 1, and the kernel then
-    reads no weights (``linear_model._training.kernel_weights``).
+    reads no weights (``linear_model._training.kernel_weights``).  An empty
+    ``y`` means ±1 labels packed into ``order`` (below).
 order : uint32 or int64 (n_steps,)
     Rows to visit, in order (a permutation of the training rows, or a prefix);
-    uint32 below 2**32 rows (``linear_model._training.kernel_rows``).
+    uint32 below 2**32 rows (``linear_model._training.kernel_rows``).  With an
+    empty ``y``, bit 31 of each entry is its row's label (set: +1) and the
+    other bits the row (``_layout.ROW_BITS``, ``kernel_targets``).
 loss_code, loss_params : int, float64 (n_params,)
     The built-in loss and its hyperparameters (``losses._scalar``).
 hyper : float64 (H_SIZE,)
@@ -46,6 +49,7 @@ from ._layout import (
     H_POWER_T,
     H_SCHEDULE,
     MIN_SCALE,
+    ROW_BITS,
     S_AVG_INTERCEPT,
     S_INTERCEPT,
     S_L1_U,
@@ -63,6 +67,12 @@ from ._weights import (
 )
 
 __all__ = ["sgd_epoch_dense", "sgd_epoch_csr"]
+
+
+@jit(inline="always")
+def packed_row(entry):
+    """The row and the ±1 label of a packed order entry (bit 31: label +1)."""
+    return entry & ROW_BITS, 1.0 if entry > ROW_BITS else -1.0
 
 
 @jit(fastmath={"reassoc", "contract", "nsz", "arcp"})
@@ -104,6 +114,7 @@ def sgd_epoch_dense(
     fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
     weighted = sample_weight.shape[0] != 0  # else every weight is 1
+    packed = y.shape[0] == 0  # else the labels ride in the order (packed_row)
     intercept, avg_intercept = state[S_INTERCEPT], state[S_AVG_INTERCEPT]
     t, u = state[S_T], state[S_L1_U]
     scale, avg_a, avg_b = 1.0, 0.0, 1.0
@@ -115,18 +126,19 @@ def sgd_epoch_dense(
     n_steps = order.shape[0]
     for k in range(n_steps):
         if k + AHEAD < n_steps:
-            ahead = order[k + AHEAD]
+            ahead = order[k + AHEAD] & ROW_BITS if packed else order[k + AHEAD]
             prefetch_row(X, ahead)
-            _prefetch(y, ahead)
+            if not packed:
+                _prefetch(y, ahead)
             if weighted:
                 _prefetch(sample_weight, ahead)
-        i = order[k]
+        i, y_i = packed_row(order[k]) if packed else (order[k], y[order[k]])
         p = scale * row_dot(weights, 0, X, i) + intercept
         eta = step_size(schedule, eta0, power_t, t0, alpha, t)
         sw = sample_weight[i] if weighted else 1.0
         if compute_loss:
-            loss_sum += sw * loss_value(loss_code, y[i], p, loss_params)
-        dloss, clipped = clip_dloss(loss_derivative(loss_code, y[i], p, loss_params))
+            loss_sum += sw * loss_value(loss_code, y_i, p, loss_params)
+        dloss, clipped = clip_dloss(loss_derivative(loss_code, y_i, p, loss_params))
         n_clips += clipped
         update = -eta * sw * dloss
 
@@ -193,6 +205,7 @@ def sgd_epoch_csr(
     fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
     weighted = sample_weight.shape[0] != 0  # else every weight is 1
+    packed = y.shape[0] == 0  # else the labels ride in the order (packed_row)
     intercept, avg_intercept = state[S_INTERCEPT], state[S_AVG_INTERCEPT]
     t, u = state[S_T], state[S_L1_U]
     scale, avg_a, avg_b = 1.0, 0.0, 1.0
@@ -202,22 +215,24 @@ def sgd_epoch_csr(
     n_steps = order.shape[0]
     for k in range(n_steps):
         if k + 2 * AHEAD < n_steps:
-            _prefetch(indptr, order[k + 2 * AHEAD])
+            further = order[k + 2 * AHEAD] & ROW_BITS if packed else order[k + 2 * AHEAD]
+            _prefetch(indptr, further)
         if k + AHEAD < n_steps:
-            ahead = order[k + AHEAD]
+            ahead = order[k + AHEAD] & ROW_BITS if packed else order[k + AHEAD]
             prefetch_range(data, indptr[ahead], indptr[ahead + 1])
             prefetch_range(indices, indptr[ahead], indptr[ahead + 1])
-            _prefetch(y, ahead)
+            if not packed:
+                _prefetch(y, ahead)
             if weighted:
                 _prefetch(sample_weight, ahead)
-        i = order[k]
+        i, y_i = packed_row(order[k]) if packed else (order[k], y[order[k]])
         start, end = indptr[i], indptr[i + 1]
         p = scale * sparse_dot(coef, data, indices, start, end) + intercept
         eta = step_size(schedule, eta0, power_t, t0, alpha, t)
         sw = sample_weight[i] if weighted else 1.0
         if compute_loss:
-            loss_sum += sw * loss_value(loss_code, y[i], p, loss_params)
-        dloss, clipped = clip_dloss(loss_derivative(loss_code, y[i], p, loss_params))
+            loss_sum += sw * loss_value(loss_code, y_i, p, loss_params)
+        dloss, clipped = clip_dloss(loss_derivative(loss_code, y_i, p, loss_params))
         n_clips += clipped
         update = -eta * sw * dloss
 

@@ -35,15 +35,18 @@ from .._kernels._specialise import kernel_for
 from ..losses._vector import OVR
 from ._training import (
     MIN_ROWS_PER_THREAD,
+    EpochOrders,
     LinearState,
     Settings,
     StoppingRule,
     apply_pending_l1,
     check_divergence,
-    epoch_order,
     epoch_threads,
     kernel_rows,
     kernel_weights,
+    mix_weights,
+    thread_results,
+    thread_weights,
 )
 
 
@@ -166,28 +169,20 @@ def _run_block(X, labels, sample_weight, class_weight, order, mode, settings, hy
     return loss_sums
 
 
-def _run_mixed(pool, n_threads, run_args, order, mode, settings, hyper, block):
-    """One epoch of ``block`` split by rows over threads, each on a private copy
-    of the weights, then averaged (parameter mixing); returns the loss sums."""
+def _run_mixed(pool, n_threads, run_args, order, mode, settings, hyper, block, while_waiting):
+    """One epoch of ``block`` split by rows over threads, each on its own copy
+    of the weights (:func:`._training.thread_weights`), then averaged
+    (parameter mixing); returns the loss sums.  ``while_waiting``: see
+    :func:`._training.thread_results`."""
     parts = np.array_split(order, n_threads)
-    copies = [
-        ClassBlock(
-            block.coef.copy(),
-            block.avg_coef.copy(),
-            block.l1_received.copy(),
-            block.cstate.copy(),
-            block.offset,
-            block.class_major,
-        )
-        for _ in parts
-    ]
+    weights = thread_weights(block.coef, block.avg_coef, block.l1_received, hyper, n_threads)
+    copies = [ClassBlock(*w, block.cstate.copy(), block.offset, block.class_major) for w in weights]
     futures = [
         pool.submit(_run_block, *run_args, part, mode, settings, hyper, copy)
         for part, copy in zip(parts, copies, strict=True)
     ]
-    loss_sums = np.sum([f.result() for f in futures], axis=0)
-    for name in ("coef", "avg_coef", "l1_received"):
-        getattr(block, name)[:] = np.mean([getattr(c, name) for c in copies], axis=0)
+    loss_sums = np.sum(thread_results(futures, while_waiting), axis=0)
+    mix_weights(weights)
     cstates = np.array([c.cstate for c in copies])
     for row in (M.C_INTERCEPT, M.C_AVG_INTERCEPT, M.C_L1_U):
         block.cstate[row] = cstates[:, row].mean(axis=0)
@@ -281,7 +276,7 @@ def _train_blocks(
     X, labels, sample_weight, class_weight, train_idx, settings, mode, blocks, seed,
     validation_scores, callbacks, pool, n_threads,
 ):  # fmt: skip
-    rng = np.random.default_rng(seed)
+    orders = EpochOrders(np.random.default_rng(seed), train_idx, settings.shuffle)
     n_classes = sum(b.n_classes for b in blocks)
     hyper = settings.hyper(settings.eta0)
     loss_computed = hyper[L.H_COMPUTE_LOSS] != 0.0
@@ -299,7 +294,8 @@ def _train_blocks(
     for epoch in range(1, settings.max_iter + 1):
         if settings.verbose:
             print(f"-- Epoch {epoch}")
-        order = epoch_order(rng, train_idx, settings.shuffle)
+        order = orders.next()
+        next_order = orders.prepare if epoch < settings.max_iter else None
         active = [bool(b.cstate[M.C_ACTIVE, k]) for b in blocks for k in range(b.n_classes)]
         if callbacks is not None:
             for c, columns in enumerate(criteria):
@@ -308,13 +304,13 @@ def _train_blocks(
                     callbacks[c].begin()
         if pool is not None and mode != OVR:
             loss_sums = _run_mixed(
-                pool, n_threads, run_args, order, mode, settings, hyper, blocks[0]
+                pool, n_threads, run_args, order, mode, settings, hyper, blocks[0], next_order
             )
         elif pool is not None:
             futures = [
                 pool.submit(_run_block, *run_args, order, mode, settings, hyper, b) for b in blocks
             ]
-            loss_sums = np.concatenate([f.result() for f in futures])
+            loss_sums = np.concatenate(thread_results(futures, next_order))
         else:
             loss_sums = np.concatenate(
                 [_run_block(*run_args, order, mode, settings, hyper, b) for b in blocks]

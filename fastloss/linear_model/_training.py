@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -199,6 +199,31 @@ def kernel_weights(sample_weight):
     return sample_weight if (sample_weight != 1.0).any() else _UNIT_WEIGHTS
 
 
+#: What the plain SGD kernels get for labels that travel in the row order.
+_LABELS_IN_ORDER = np.empty(0)
+
+
+def kernel_targets(y, rows):
+    """``(y, rows)`` as the plain SGD kernels take them (``rows`` from
+    :func:`kernel_rows`).
+
+    When every target is -1 or +1 (binary classification) and the orders are
+    uint32, each row's label is set into bit 31 of its entry (``_layout.LABEL_BIT``)
+    and ``y`` is empty: the kernels read the label from the order, which they
+    read in sequence anyway, instead of one random cache line of ``y`` a
+    sample (measured in ``docs/user_guide/performance.rst``).
+    """
+    if rows.dtype != np.uint32 or rows.shape[0] == 0 or rows.max() > L.ROW_BITS:
+        return y, rows
+    positive = y == 1.0
+    if not (positive | (y == -1.0)).all():
+        return y, rows
+    packed = positive[rows].astype(np.uint32)  # no float64 temporary of y[rows]
+    packed <<= np.uint32(31)
+    packed |= rows
+    return _LABELS_IN_ORDER, packed
+
+
 def kernel_rows(train_idx, n_samples):
     """``train_idx`` as the epoch kernels take their row orders: uint32, or
     int64 from 2**32 rows on.
@@ -216,28 +241,81 @@ def kernel_rows(train_idx, n_samples):
 MIN_ROWS_PER_THREAD = 2_000
 
 
+def thread_weights(coef, avg_coef, l1_q, hyper, n_threads):
+    """The ``(coef, avg_coef, l1_q)`` each of ``n_threads`` threads trains in a
+    row-split epoch.
+
+    Thread 0 trains the arrays themselves, every other thread private copies
+    of those the epoch writes: ``coef`` always, ``avg_coef`` once averaging or
+    L1 is on, ``l1_q`` once L1 is on (the kernels' own conditions, read from
+    ``hyper``).  The rest are shared, only read.  At 100,000 features the
+    copies and their averaging had cost 3 ms of a 45 ms ``n_jobs=2`` epoch
+    (``docs/user_guide/performance.rst``).
+    """
+    l1 = hyper[L.H_L1] * hyper[L.H_ALPHA] > 0.0
+    written = (True, l1 or hyper[L.H_AVERAGE_START] > 0.0, l1)
+    arrays = (coef, avg_coef, l1_q)
+
+    def private():
+        return tuple(a.copy() if w else a for a, w in zip(arrays, written, strict=True))
+
+    return [arrays] + [private() for _ in range(n_threads - 1)]
+
+
+def mix_weights(per_thread):
+    """Average the threads' weights into thread 0's arrays (the originals), in
+    place: the sum in thread order, then a division, as ``np.mean(axis=0)``
+    computes it.  Arrays the threads shared are left as they are."""
+    for k, first in enumerate(per_thread[0]):
+        others = [weights[k] for weights in per_thread[1:] if weights[k] is not first]
+        if others:
+            for other in others:
+                first += other
+            first /= len(per_thread)
+
+
+def thread_results(futures, while_waiting=None):
+    """The futures' results, in order; ``while_waiting()`` runs as soon as the
+    first is done, on the core its thread left idle while the others finish."""
+    if while_waiting is not None:
+        wait(futures, return_when=FIRST_COMPLETED)
+        while_waiting()
+    return [f.result() for f in futures]
+
+
 def _run_parallel_epoch(
-    pool, n_threads, X, y, sample_weight, order, settings, hyper, state, l1_q, kstate
+    pool,
+    n_threads,
+    X,
+    y,
+    sample_weight,
+    order,
+    settings,
+    hyper,
+    state,
+    l1_q,
+    kstate,
+    while_waiting=None,
 ):
-    """One epoch split over threads, each on a private copy of the weights.
+    """One epoch split over threads, each on its own copy of the weights.
 
     Thread k runs plain SGD over the k-th contiguous part of ``order`` from the
     same starting point; the copies are then averaged (parameter mixing, as in
     Zinkevich et al., 2010).  Private copies scale where a shared, lock-free
     weight vector does not (both cores would write the same cache lines every
     sample).  Every thread's step counter starts at the same ``t`` and advances
-    by its share of the rows.
+    by its share of the rows.  ``while_waiting``: see :func:`thread_results`.
     """
     parts = np.array_split(order, n_threads)
-    copies = [(state.coef.copy(), state.avg_coef.copy(), l1_q.copy(), kstate.copy()) for _ in parts]
+    weights = thread_weights(state.coef, state.avg_coef, l1_q, hyper, n_threads)
+    kstates = [kstate.copy() for _ in parts]
     futures = [
-        pool.submit(_run_epoch, X, y, sample_weight, part, settings, hyper, *copy)
-        for part, copy in zip(parts, copies, strict=True)
+        pool.submit(_run_epoch, X, y, sample_weight, part, settings, hyper, *w, ks)
+        for part, w, ks in zip(parts, weights, kstates, strict=True)
     ]
-    loss_sum = sum(f.result() for f in futures)
-    for target, k in ((state.coef, 0), (state.avg_coef, 1), (l1_q, 2)):
-        target[:] = np.mean([copy[k] for copy in copies], axis=0)
-    states = np.array([copy[3] for copy in copies])
+    loss_sum = sum(thread_results(futures, while_waiting))
+    mix_weights(weights)
+    states = np.array(kstates)
     kstate[:] = states.mean(axis=0)
     kstate[L.S_T] = states[:, L.S_T].max()
     kstate[L.S_N_CLIPS] = states[:, L.S_N_CLIPS].sum()
@@ -267,6 +345,30 @@ def epoch_order(rng, train_idx, shuffle):
         order[:] = train_idx
         shuffle_in_place(order, seed)
     return order
+
+
+class EpochOrders:
+    """The epochs' row orders (:func:`epoch_order`), one a :meth:`next` call.
+
+    :meth:`prepare` computes the next epoch's order ahead of time.  A parallel
+    epoch calls it when its first thread is done, so that the shuffle (about
+    3 ms at 500,000 rows) runs on that idle core while the other threads
+    finish, instead of between epochs while every thread waits.  The orders
+    come from the same draws of ``rng`` either way.
+    """
+
+    def __init__(self, rng, train_idx, shuffle):
+        self.rng, self.train_idx, self.shuffle = rng, train_idx, shuffle
+        self._prepared = None
+
+    def prepare(self):
+        if self._prepared is None:
+            self._prepared = epoch_order(self.rng, self.train_idx, self.shuffle)
+
+    def next(self):
+        self.prepare()
+        order, self._prepared = self._prepared, None
+        return order
 
 
 class StoppingRule:
@@ -378,6 +480,8 @@ def train(
         if state.opt_state is None:
             state.opt_state = np.zeros((_optim_rules.N_SLOTS, state.coef.shape[0] + 1))
     train_idx = kernel_rows(train_idx, X.shape[0])
+    if settings.optim is None:  # the plain SGD kernels (the mini-batch one reads y)
+        y, train_idx = kernel_targets(y, train_idx)
     args = (X, y, kernel_weights(sample_weight), train_idx, settings, state, seed)
     args += (validation_score, epoch_callbacks)
     if n_threads > 1:
@@ -408,7 +512,7 @@ def _train(
     pool,
     n_threads,
 ):
-    rng = np.random.default_rng(seed)
+    orders = EpochOrders(np.random.default_rng(seed), train_idx, settings.shuffle)
     kstate = np.zeros(L.S_SIZE)
     kstate[[L.S_INTERCEPT, L.S_AVG_INTERCEPT, L.S_T, L.S_L1_U]] = (
         state.intercept,
@@ -430,11 +534,13 @@ def _train(
             print(f"-- Epoch {epoch}")
         if epoch_callbacks is not None:
             epoch_callbacks.begin()
-        order = epoch_order(rng, train_idx, settings.shuffle)
+        order = orders.next()
         if pool is not None:
+            next_order = orders.prepare if epoch < settings.max_iter else None
             loss_sum = _run_parallel_epoch(
-                pool, n_threads, X, y, sample_weight, order, settings, hyper, state, l1_q, kstate
-            )
+                pool, n_threads, X, y, sample_weight, order, settings, hyper, state, l1_q, kstate,
+                while_waiting=next_order,
+            )  # fmt: skip
         else:
             loss_sum = _run_epoch(
                 X,
