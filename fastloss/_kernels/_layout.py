@@ -42,9 +42,10 @@ MAX_DLOSS = 1e12
 #: Below this the weight scale is folded into the weights.
 MIN_SCALE = 1e-9
 
-# Row orders: uint32 entries below 2**31 rows.  For ±1 labels (binary
-# classification) the plain SGD kernels take an empty y and read each row's
-# label from bit 31 of its order entry (set: +1), which the shuffles move with
-# the row: one random cache line a sample fewer (linear_model._training.kernel_targets).
+# Row orders are uint32 below 2**32 rows.  For ±1 labels (binary
+# classification) and rows below 2**31, the plain SGD kernels take an empty y
+# and read each row's label from bit 31 of its order entry (set: +1), which the
+# shuffles move with the row: one random cache line a sample fewer
+# (linear_model._training.kernel_targets).
 LABEL_BIT = np.uint32(0x80000000)
 ROW_BITS = np.uint32(0x7FFFFFFF)
