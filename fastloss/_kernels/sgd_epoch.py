@@ -70,9 +70,15 @@ __all__ = ["sgd_epoch_dense", "sgd_epoch_csr"]
 
 
 @jit(inline="always")
-def packed_row(entry):
-    """The row and the ±1 label of a packed order entry (bit 31: label +1)."""
-    return entry & ROW_BITS, 1.0 if entry > ROW_BITS else -1.0
+def order_row(entry, packed):
+    """The row of an order entry: without its label bit when labels are packed."""
+    return entry & ROW_BITS if packed else entry
+
+
+@jit(inline="always")
+def packed_label(entry):
+    """The ±1 label of a packed order entry (bit 31 set: +1)."""
+    return 1.0 if entry > ROW_BITS else -1.0
 
 
 @jit(fastmath={"reassoc", "contract", "nsz", "arcp"})
@@ -114,7 +120,7 @@ def sgd_epoch_dense(
     fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
     weighted = sample_weight.shape[0] != 0  # else every weight is 1
-    packed = y.shape[0] == 0  # else the labels ride in the order (packed_row)
+    packed = y.shape[0] == 0  # else the labels ride in the order (packed_label)
     intercept, avg_intercept = state[S_INTERCEPT], state[S_AVG_INTERCEPT]
     t, u = state[S_T], state[S_L1_U]
     scale, avg_a, avg_b = 1.0, 0.0, 1.0
@@ -126,13 +132,14 @@ def sgd_epoch_dense(
     n_steps = order.shape[0]
     for k in range(n_steps):
         if k + AHEAD < n_steps:
-            ahead = order[k + AHEAD] & ROW_BITS if packed else order[k + AHEAD]
+            ahead = order_row(order[k + AHEAD], packed)
             prefetch_row(X, ahead)
             if not packed:
                 _prefetch(y, ahead)
             if weighted:
                 _prefetch(sample_weight, ahead)
-        i, y_i = packed_row(order[k]) if packed else (order[k], y[order[k]])
+        i = order_row(order[k], packed)
+        y_i = packed_label(order[k]) if packed else y[i]
         p = scale * row_dot(weights, 0, X, i) + intercept
         eta = step_size(schedule, eta0, power_t, t0, alpha, t)
         sw = sample_weight[i] if weighted else 1.0
@@ -205,7 +212,7 @@ def sgd_epoch_csr(
     fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
     compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
     weighted = sample_weight.shape[0] != 0  # else every weight is 1
-    packed = y.shape[0] == 0  # else the labels ride in the order (packed_row)
+    packed = y.shape[0] == 0  # else the labels ride in the order (packed_label)
     intercept, avg_intercept = state[S_INTERCEPT], state[S_AVG_INTERCEPT]
     t, u = state[S_T], state[S_L1_U]
     scale, avg_a, avg_b = 1.0, 0.0, 1.0
@@ -215,17 +222,17 @@ def sgd_epoch_csr(
     n_steps = order.shape[0]
     for k in range(n_steps):
         if k + 2 * AHEAD < n_steps:
-            further = order[k + 2 * AHEAD] & ROW_BITS if packed else order[k + 2 * AHEAD]
-            _prefetch(indptr, further)
+            _prefetch(indptr, order_row(order[k + 2 * AHEAD], packed))
         if k + AHEAD < n_steps:
-            ahead = order[k + AHEAD] & ROW_BITS if packed else order[k + AHEAD]
+            ahead = order_row(order[k + AHEAD], packed)
             prefetch_range(data, indptr[ahead], indptr[ahead + 1])
             prefetch_range(indices, indptr[ahead], indptr[ahead + 1])
             if not packed:
                 _prefetch(y, ahead)
             if weighted:
                 _prefetch(sample_weight, ahead)
-        i, y_i = packed_row(order[k]) if packed else (order[k], y[order[k]])
+        i = order_row(order[k], packed)
+        y_i = packed_label(order[k]) if packed else y[i]
         start, end = indptr[i], indptr[i + 1]
         p = scale * sparse_dot(coef, data, indices, start, end) + intercept
         eta = step_size(schedule, eta0, power_t, t0, alpha, t)

@@ -184,8 +184,9 @@ def _run_minibatch_epoch(X, y, sample_weight, order, settings, hyper, coef, opt_
     return kernel_for(minibatch_epoch_dense, settings.loss)(X, *args, coef, opt_state, kstate)
 
 
-#: What the kernels get for weights that are all 1.
-_UNIT_WEIGHTS = np.empty(0)
+#: What the kernels get for an array they need not read: sample weights that
+#: are all 1 (kernel_weights), labels that travel in the row order (kernel_targets).
+_NOT_READ = np.empty(0)
 
 
 def kernel_weights(sample_weight):
@@ -196,11 +197,7 @@ def kernel_weights(sample_weight):
     sample's weight is one more random line beside its row and target
     (measured in ``docs/user_guide/performance.rst``).
     """
-    return sample_weight if (sample_weight != 1.0).any() else _UNIT_WEIGHTS
-
-
-#: What the plain SGD kernels get for labels that travel in the row order.
-_LABELS_IN_ORDER = np.empty(0)
+    return sample_weight if (sample_weight != 1.0).any() else _NOT_READ
 
 
 def kernel_targets(y, rows):
@@ -220,7 +217,7 @@ def kernel_targets(y, rows):
         return y, rows
     packed = np.where(positive[rows], L.LABEL_BIT, np.uint32(0))  # no float64 y[rows]
     packed |= rows
-    return _LABELS_IN_ORDER, packed
+    return _NOT_READ, packed
 
 
 def kernel_rows(train_idx, n_samples):
