@@ -90,12 +90,14 @@ class _KernelCache(FunctionCache):
 
 @functools.cache
 def _sources_stamp():
-    """Name, modification time and size of every module that compiled code can
-    call into: this file, ``_kernels/*.py`` and ``losses/*.py`` (a stat each,
-    once a process)."""
+    """Name, modification time and size of every module that cached compiled
+    code can call into: this file and ``_kernels/*.py`` (a stat each, once a
+    process).  Every cached kernel and everything it calls lives there (the
+    loss switch included); the layers above compile only uncached copies for
+    user-defined losses."""
     root = os.path.dirname(os.path.abspath(__file__))
     stamp = []
-    for folder in ("", "_kernels", "losses"):
+    for folder in ("", "_kernels"):
         with os.scandir(os.path.join(root, folder)) as entries:
             for entry in entries:
                 if entry.name.endswith(".py") and (folder or entry.name == "_config.py"):

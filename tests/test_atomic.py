@@ -9,7 +9,7 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 
 import fastloss
-from fastloss.linear_model import _multi_training, _training
+from fastloss.linear_model import _runners
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,8 @@ def _fail_by(cause, est, X, y, monkeypatch):
 
             return interrupted
 
-        monkeypatch.setattr(_training, "_run_epoch", interrupting(_training._run_epoch))
-        monkeypatch.setattr(_multi_training, "_run_block", interrupting(_multi_training._run_block))
+        for name in ("run_linear_epoch", "run_block_epoch"):
+            monkeypatch.setattr(_runners, name, interrupting(getattr(_runners, name)))
     return X, y
 
 

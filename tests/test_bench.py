@@ -1,22 +1,26 @@
 """Smoke test of the benchmark harness (``python -m fastloss.bench``).
 
-It runs the quick suite at tiny sizes and checks the structure and sanity of
-what was measured: finite, positive times (never their values) and fastloss
-models as accurate as scikit-learn's, fitted on the same data with the same
-settings.  The JSON file, the table and the missing-matplotlib message are
-checked through the command-line entry point.
+It runs the quick suite and the ``datasets`` suite (scikit-learn's datasets)
+at tiny sizes and checks the structure and sanity of what was measured:
+finite, positive times (never their values) and fastloss models as accurate
+as scikit-learn's, fitted on the same data with the same settings.  The JSON
+file, the table and the missing-matplotlib message are checked through the
+command-line entry point.
 """
 
 import importlib.util
 import json
 import math
 
+import numpy as np
 import pytest
 
 from fastloss.bench import __main__ as bench_main
-from fastloss.bench import format_report, run, suite, write_json
+from fastloss.bench import format_report, make_dataset, run, suite, write_json
 from fastloss.bench._cold import PARTS
+from fastloss.bench._measure import make_estimators
 from fastloss.bench._scaling import WORKLOADS, default_threads, format_scaling, run_scaling
+from fastloss.bench._suites import TEST_SHARE
 
 #: Largest held-out accuracy (or R^2) gap allowed between the two libraries.
 #: Both run the same number of epochs of the same SGD but shuffle with
@@ -25,6 +29,13 @@ SCORE_TOLERANCE = 0.06
 
 #: Quick-suite sizes times this: a few thousand rows per case.
 SCALE = 0.05
+
+#: The same gap on scikit-learn's datasets after ten epochs; the smallest
+#: held-out set (breast cancer) has 95 rows, one of them a point.
+DATASETS_SCORE_TOLERANCE = 0.05
+
+#: Datasets-suite sizes times this: 2,000 rows of each generated dataset.
+DATASETS_SCALE = 0.02
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +47,14 @@ def _positive(value):
     return value is not None and math.isfinite(value) and value > 0
 
 
+@pytest.mark.slow
 def test_cases_are_the_quick_suite(result):
     names = [c.case.name for c in result.cases]
     assert names == [case.name for case in suite("quick", SCALE)]
     assert len(set(names)) == len(names)
 
 
+@pytest.mark.slow
 def test_times_are_finite_and_positive(result):
     for c in result.cases:
         timing = c.timing
@@ -57,6 +70,7 @@ def test_times_are_finite_and_positive(result):
     assert _positive(result.geometric_mean_speedup)
 
 
+@pytest.mark.slow
 def test_models_match_sklearn(result):
     for c in result.cases:
         where = c.case.name
@@ -74,6 +88,7 @@ def test_models_match_sklearn(result):
         )
 
 
+@pytest.mark.slow
 def test_multinomial_against_logistic_regression(result):
     """Multinomial SGD, one-vs-rest SGD and L-BFGS on one objective: the exact
     optimum is the lowest, and the joint SGD model is at least as accurate as
@@ -87,6 +102,7 @@ def test_multinomial_against_logistic_regression(result):
     assert fits["multinomial"].n_iter == fits["one-vs-rest"].n_iter == result.epochs
 
 
+@pytest.mark.slow
 def test_block_shuffle_effect_compares_both_shuffles_seed_by_seed(result):
     """Each block-shuffle case refits fastloss with both shuffles, one pair per
     seed; the other cases do not.  The two orders differ, so the fits do too,
@@ -105,6 +121,7 @@ def test_block_shuffle_effect_compares_both_shuffles_seed_by_seed(result):
         assert abs(effect.score_change) <= SCORE_TOLERANCE
 
 
+@pytest.mark.slow
 def test_cold_start(result):
     cold = result.cold_start
     assert _positive(cold.sklearn_seconds) and _positive(cold.fastloss_warm_seconds)
@@ -115,6 +132,7 @@ def test_cold_start(result):
     assert all(_positive(seconds) for seconds in cold.fastloss_parts.values())
 
 
+@pytest.mark.slow
 def test_report_and_json(result, tmp_path):
     report = format_report(result)
     for case in result.cases:
@@ -168,6 +186,88 @@ def test_command_line_only_filters_cases(monkeypatch, capsys):
     assert "matches no case" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_datasets_suite():
+    """scikit-learn's datasets, two losses for ``E`` epochs and the estimators'
+    defaults each: every case measured, fastloss as accurate as scikit-learn."""
+    result = run(
+        "datasets", scale=DATASETS_SCALE, repeat=1, epochs=10, cold_start=False, min_time=0.01
+    )
+    assert [c.case.name for c in result.cases] == [
+        c.name for c in suite("datasets", DATASETS_SCALE)
+    ]
+    datasets = {c.case.name.rsplit(" ", 1)[0] for c in result.cases}
+    assert datasets == {
+        "breast_cancer",
+        "digits",
+        "make_classification",
+        "sparse CSR",
+        "make_regression",
+    }
+    assert sum(not c.case.fixed_epochs for c in result.cases) == len(datasets)
+    for c in result.cases:
+        where = c.case.name
+        for seconds in (*c.timing.sklearn_epochs, *c.timing.fastloss_epochs, c.timing.speedup):
+            assert _positive(seconds), where
+        for quality in (c.sklearn, c.fastloss):
+            assert math.isfinite(quality.objective) and quality.objective >= 0, where
+            assert quality.n_iter == result.epochs if c.case.fixed_epochs else quality.n_iter >= 1
+        if c.metric == "acc":
+            assert 0.0 <= c.fastloss.score <= 1.0, where
+            # learnable at all (the planted text-like problem needs more rows than a test fits)
+            assert c.sklearn.score > (0.5 if c.case.data.kind == "sparse" else 0.7), where
+        assert abs(c.fastloss.score - c.sklearn.score) <= DATASETS_SCORE_TOLERANCE, (
+            f"{where}: fastloss {c.metric} {c.fastloss.score:.4f}, "
+            f"scikit-learn {c.sklearn.score:.4f}"
+        )
+    report = format_report(result)
+    assert "ep sk/fl" in report and "defaults: each estimator's own max_iter" in report
+    assert "repeated within each measurement" in report and "geometric mean speedup" in report
+
+
+def test_bundled_dataset_split_and_standardised():
+    """A bundled dataset keeps all its rows, split with its classes stratified,
+    standardised by the training rows only."""
+    spec = next(c.data for c in suite("datasets") if c.data.kind == "breast_cancer")
+    data = make_dataset(spec, random_state=0)
+    assert data.X_train.shape == (spec.n_samples, spec.n_features) == (474, 30)
+    assert data.X_train.shape[0] + data.X_test.shape[0] == 569
+    assert data.X_test.shape[0] == pytest.approx(TEST_SHARE * spec.n_samples, abs=1)
+    np.testing.assert_allclose(data.X_train.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(data.X_train.std(axis=0), 1.0)
+    assert data.y_train.mean() == pytest.approx(data.y_test.mean(), abs=0.01)
+
+
+def test_defaults_case_keeps_the_estimators_stopping_rule():
+    cases = {c.name: c for c in suite("datasets", DATASETS_SCALE)}
+    for model in make_estimators(cases["digits defaults"], 7, 0):
+        assert model.max_iter == 1000 and model.tol == 1e-3
+    for model in make_estimators(cases["digits hinge"], 7, 0):
+        assert model.max_iter == 7 and model.tol is None
+
+
+def test_command_line_suite(monkeypatch, capsys):
+    chosen = {}
+
+    def record(suite_name, *args, cases=None, **kwargs):
+        chosen.update(suite=suite_name, cases=cases)
+        raise SystemExit(0)  # stop before measuring anything
+
+    monkeypatch.setattr(bench_main, "run", record)
+    with pytest.raises(SystemExit):
+        bench_main.main(["--suite", "datasets", "--only", "digits"])
+    assert chosen["suite"] == "datasets"
+    assert [c.name for c in chosen["cases"]] == [
+        "digits hinge",
+        "digits log_loss",
+        "digits defaults",
+    ]
+    with pytest.raises(SystemExit) as exit_info:
+        bench_main.main(["--quick", "--suite", "datasets"])
+    assert exit_info.value.code == 2
+    assert "--quick is --suite quick" in capsys.readouterr().err
+
+
 def _only(cases):
     """``run`` restricted to ``cases`` (keeps the command-line test short)."""
 
@@ -186,6 +286,7 @@ def test_default_thread_counts(cpus, expected):
     assert default_threads(cpus) == expected
 
 
+@pytest.mark.slow
 def test_scaling_run_table_and_json(tmp_path):
     result = run_scaling([1, 2], scale=0.02, repeat=1, epochs=2)
     assert [(p.workload, p.threads) for p in result.points] == [

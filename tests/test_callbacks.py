@@ -4,6 +4,7 @@ import importlib.util
 
 import numpy as np
 import pytest
+from conftest import expected_failed_checks
 from sklearn.callback import ProgressBar, ScoringMonitor
 from sklearn.callback import _progressbar as sk_progressbar
 from sklearn.datasets import make_classification, make_regression
@@ -15,7 +16,6 @@ from sklearn.utils.estimator_checks import (
     check_class_weight_balanced_linear_classifier,
     parametrize_with_checks,
 )
-from test_estimator_checks import _expected_failures
 
 from fastloss import SGDClassifier, SGDRegressor
 
@@ -231,7 +231,7 @@ class SilentCallback:
         SGDClassifier(loss="log_loss").set_callbacks(SilentCallback()),
         SGDRegressor(average=True).set_callbacks(SilentCallback()),
     ],
-    expected_failed_checks=_expected_failures,
+    expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_checks_with_callbacks(estimator, check):
     check(estimator)

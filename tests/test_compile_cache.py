@@ -4,7 +4,7 @@ import json
 import shutil
 import textwrap
 
-from _subprocess import ROOT, compiled_in_fresh_process, run_python
+import pytest
 
 SCRIPT = textwrap.dedent(
     """
@@ -28,18 +28,15 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _run(cache_dir):
-    return compiled_in_fresh_process(SCRIPT, cache_dir)
-
-
-def test_second_process_compiles_nothing(tmp_path):
-    first = _run(tmp_path)
+@pytest.mark.slow
+def test_second_process_compiles_nothing(tmp_path, compiled_in_fresh_process):
+    first = compiled_in_fresh_process(SCRIPT, tmp_path)
     # the cold process compiles the epoch kernels (dense and CSR, both dtypes)...
     assert sum(name.startswith("sgd_epoch") for name in first) >= 4, first
     assert any(name.startswith("sgd_epoch_csr") for name in first), first
     # ...and writes them where the next process finds them
     assert any(tmp_path.rglob("*.nbi"))
-    second = _run(tmp_path)
+    second = compiled_in_fresh_process(SCRIPT, tmp_path)
     assert second == [], f"recompiled in a warm-cache process: {second}"
 
 
@@ -78,7 +75,8 @@ LOAD_SCRIPT = textwrap.dedent(
 )
 
 
-def test_warm_process_loads_without_refreshing_numba(tmp_path):
+@pytest.mark.slow
+def test_warm_process_loads_without_refreshing_numba(tmp_path, run_python):
     env = {"NUMBA_CACHE_DIR": str(tmp_path)}
     cold = json.loads(run_python(LOAD_SCRIPT, **env))
     assert cold["refreshes"] > 0  # compiling refreshes Numba's contexts
@@ -104,11 +102,14 @@ CONSTANT_STEP_FIT = textwrap.dedent(
 )
 
 
-def test_editing_a_helper_module_recompiles_its_callers(tmp_path):
+@pytest.mark.slow
+def test_editing_a_helper_module_recompiles_its_callers(tmp_path, run_python, repository_root):
     """Numba stamps a cached kernel with its own source file only; fastloss's
     cache also stamps the modules whose helpers LLVM inlines into it."""
     package = tmp_path / "copy" / "fastloss"
-    shutil.copytree(ROOT / "fastloss", package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        repository_root / "fastloss", package, ignore=shutil.ignore_patterns("__pycache__")
+    )
 
     def fit(cache):  # started in the copy's folder, the child imports the copy
         out = json.loads(run_python(CONSTANT_STEP_FIT, cwd=package.parent, NUMBA_CACHE_DIR=cache))

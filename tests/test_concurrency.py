@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _subprocess import run_python
 from joblib import Parallel, delayed
 from sklearn.base import clone
 
@@ -180,7 +179,8 @@ PROCESS_POOL_SCRIPT = textwrap.dedent(
 )
 
 
-def test_process_pool_search_after_a_threaded_fit():
+@pytest.mark.slow
+def test_process_pool_search_after_a_threaded_fit(run_python):
     result = json.loads(run_python(PROCESS_POOL_SCRIPT, timeout=240))
     parallel, serial = result["2"], result["1"]
     assert parallel["best_params"] == serial["best_params"]
@@ -212,9 +212,10 @@ FORK_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
-def test_fork_pool_after_a_threaded_fit():
-    # the hazard DESIGN.md records for GNU OpenMP kernels: a fork after the
+def test_fork_pool_after_a_threaded_fit(run_python):
+    # the hazard docs/developer/architecture.rst records for GNU OpenMP kernels: a fork after the
     # parent ran parallel compiled code must not hang
     assert run_python(FORK_SCRIPT, timeout=120) == "ok"
 

@@ -15,6 +15,10 @@ distributed = pytest.importorskip("distributed", reason=REASON)
 dask_ml_wrappers = pytest.importorskip("dask_ml.wrappers", reason=REASON)
 joblib = pytest.importorskip("joblib")
 
+# A cluster of worker processes, each importing fastloss and loading its kernels:
+# about 15 s, so outside the fast tier.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def client():

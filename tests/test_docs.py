@@ -16,7 +16,8 @@ import pytest
 
 import fastloss
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
 API_REFERENCE = DOCS / "api.rst"
 
 
@@ -105,3 +106,16 @@ Text that ends the block.
 def test_user_guide_pages_are_in_its_toctree(page):
     index = (DOCS / "user_guide" / "index.rst").read_text()
     assert page == "index.rst" or re.search(rf"^\s+{page[:-4]}$", index, re.M)
+
+
+def test_readme_test_command_is_what_ci_runs():
+    """The README's "Run the lint gate and the tests" block is, line for line and
+    in order, what ``.ci/run`` runs: CI tests what a contributor is told to run."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"Run the lint gate and the tests.*?```bash\n(.*?)```", readme, re.S)
+    assert block, "README.md lost its test command block"
+    readme_lines = block.group(1).strip().splitlines()
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert "-m pytest -q" in readme_lines[-1]
+    start = ci_lines.index(readme_lines[0])
+    assert ci_lines[start : start + len(readme_lines)] == readme_lines

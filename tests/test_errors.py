@@ -62,7 +62,10 @@ def test_bad_input_raises_and_keeps_fitted_model(data, case, make, error, match)
         ({"learning_rate": "fast"}, "'learning_rate' parameter"),
         ({"validation_fraction": 1.0}, "'validation_fraction' parameter"),
         ({"alpha": 0.0}, "alpha must be > 0 since learning_rate is 'optimal'"),
-        ({"loss": Huber(epsilon=-1.0)}, "epsilon must be >= 0"),
+        (
+            {"loss": Huber(epsilon=-1.0)},
+            r"'epsilon' parameter of Huber must be a float in the range \[0.0, inf\)",
+        ),
         ({"class_weight": "heavy"}, "'class_weight' parameter"),
         ({"class_weight": {0: -1.0, 1: 1.0}}, "class_weight must be finite and non-negative"),
     ],
@@ -121,10 +124,10 @@ def test_keyboard_interrupt_between_epochs_leaves_model_untouched(data, monkeypa
     X, y = data
     est = fastloss.SGDClassifier(random_state=0).fit(X, y)
     before = pickle.dumps(est)
-    from fastloss.linear_model import _training
+    from fastloss.linear_model import _runners
 
     calls = {"n": 0}
-    real_epoch = _training._run_epoch
+    real_epoch = _runners.run_linear_epoch
 
     def interrupted(*args):
         calls["n"] += 1
@@ -132,7 +135,7 @@ def test_keyboard_interrupt_between_epochs_leaves_model_untouched(data, monkeypa
             raise KeyboardInterrupt
         return real_epoch(*args)
 
-    monkeypatch.setattr(_training, "_run_epoch", interrupted)
+    monkeypatch.setattr(_runners, "run_linear_epoch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         est.set_params(warm_start=True).fit(X, y)
     assert pickle.dumps(est.set_params(warm_start=False)) == before

@@ -128,31 +128,30 @@ def test_parallel_epoch_equals_the_mean_of_private_copies(monkeypatch, settings,
     """Thread 0 trains the model's own arrays and the others copy only what the
     epoch writes (thread_weights); every epoch must still equal the mean of
     fully private copies, trained one after the other (parameter mixing)."""
-    from fastloss.linear_model import _training
+    from fastloss.linear_model import _runners
 
     X, y = make_classification(n_samples=6000, n_features=12, random_state=0)
     X = _sparsified(X) if sparse else X
-    parallel_epoch, checked = _training._run_parallel_epoch, []
+    parallel_epoch, checked = _runners.row_split_epoch, []
 
-    def checked_epoch(pool, n_threads, X, y, sw, order, settings, hyper, state, l1_q, kstate, **kw):
-        weights = (state.coef, state.avg_coef, l1_q, kstate)
-        copies = [[a.copy() for a in weights] for _ in range(n_threads)]
+    def checked_epoch(pool, n_threads, order, weights, small, slots, hyper, run_part, *wait):
+        copies = [[a.copy() for a in (*weights, small)] for _ in range(n_threads)]
         parts = np.array_split(order, n_threads)
-        expected_loss = sum(
-            _training._run_epoch(X, y, sw, part, settings, hyper, *copy)
+        expected = [
+            run_part(part, tuple(copy[:3]), copy[3])
             for part, copy in zip(parts, copies, strict=True)
-        )
-        args = (X, y, sw, order, settings, hyper, state, l1_q, kstate)
-        loss = parallel_epoch(pool, n_threads, *args, **kw)
-        for k, array in enumerate(weights[:3]):
+        ]
+        args = (pool, n_threads, order, weights, small, slots, hyper, run_part)
+        results = parallel_epoch(*args, *wait)
+        for k, array in enumerate(weights):
             np.testing.assert_array_equal(array, np.mean([c[k] for c in copies], axis=0))
-        intercept = _training.L.S_INTERCEPT
-        assert kstate[intercept] == np.mean([c[3][intercept] for c in copies])
-        assert loss == expected_loss
+        intercept = slots[0]
+        assert small[intercept] == np.mean([c[3][intercept] for c in copies])
+        assert results == expected
         checked.append(n_threads)
-        return loss
+        return results
 
-    monkeypatch.setattr(_training, "_run_parallel_epoch", checked_epoch)
+    monkeypatch.setattr(_runners, "row_split_epoch", checked_epoch)
     params = dict(loss="log_loss", max_iter=3, tol=None, random_state=0, n_jobs=2, **settings)
     model = fastloss.SGDClassifier(**params).fit(X, y)
     assert checked == [2, 2, 2] and model.score(X, y) > 0.8
@@ -177,11 +176,11 @@ def _sparsified(X):
 def test_unit_weights_read_no_weights_and_train_the_same(monkeypatch, sparse, task):
     """Weights all 1 reach the kernels as an empty array (one random cache line a
     sample fewer); the kernels then train exactly as on an array of ones."""
-    from fastloss.linear_model import _multi_training, _training
+    from fastloss.linear_model import _runners
 
-    assert _training.kernel_weights(np.ones(4)).shape == (0,)
+    assert _runners.kernel_weights(np.ones(4)).shape == (0,)
     w = np.array([1.0, 1.0, 0.5])
-    assert _training.kernel_weights(w) is w
+    assert _runners.kernel_weights(w) is w
     task = dict(task)
     X, y = make_classification(
         n_samples=300, n_features=8, n_informative=5, n_classes=task.pop("n_classes", 2),
@@ -190,8 +189,7 @@ def test_unit_weights_read_no_weights_and_train_the_same(monkeypatch, sparse, ta
     X = _sparsified(X) if sparse else X
     params = dict(max_iter=3, tol=None, random_state=0, **task)
     unit = fastloss.SGDClassifier(**params).fit(X, y)
-    for module in (_training, _multi_training):
-        monkeypatch.setattr(module, "kernel_weights", lambda sample_weight: sample_weight)
+    monkeypatch.setattr(_runners, "kernel_weights", lambda sample_weight: sample_weight)
     ones = fastloss.SGDClassifier(**params).fit(X, y)
     np.testing.assert_array_equal(unit.coef_, ones.coef_)
     np.testing.assert_array_equal(unit.intercept_, ones.intercept_)
@@ -202,30 +200,30 @@ def test_row_orders_are_uint32_and_int64_beyond_2_to_the_32(monkeypatch, sparse)
     """Kernels visit rows in a uint32 order (half the memory of int64); from 2**32
     rows on the order is int64, and trains exactly the same."""
     from fastloss._kernels.sgd_epoch import sgd_epoch_csr, sgd_epoch_dense
-    from fastloss.linear_model import _training
+    from fastloss.linear_model import _runners
 
     rows = np.arange(5, dtype=np.int64)
-    assert _training.kernel_rows(rows, 5).dtype == np.uint32
-    assert _training.kernel_rows(rows, 2**32).dtype == np.int64
+    assert _runners.kernel_rows(rows, 5).dtype == np.uint32
+    assert _runners.kernel_rows(rows, 2**32).dtype == np.int64
     X, y = make_classification(n_samples=300, n_features=8, random_state=0)
     X = _sparsified(X) if sparse else X
     params = dict(max_iter=3, tol=None, random_state=0)
     narrow = fastloss.SGDClassifier(**params).fit(X, y)
     kernel, position = (sgd_epoch_csr, 5) if sparse else (sgd_epoch_dense, 3)
     assert "uint32" in {str(sig[position].dtype) for sig in kernel.signatures}
-    kernel_rows = _training.kernel_rows
-    monkeypatch.setattr(_training, "kernel_rows", lambda idx, n: kernel_rows(idx, 2**32))
+    kernel_rows = _runners.kernel_rows
+    monkeypatch.setattr(_runners, "kernel_rows", lambda idx, n: kernel_rows(idx, 2**32))
     wide = fastloss.SGDClassifier(**params).fit(X, y)
     np.testing.assert_array_equal(narrow.coef_, wide.coef_)
     np.testing.assert_array_equal(narrow.intercept_, wide.intercept_)
 
 
 def test_labels_travel_in_bit_31_of_the_order_only_when_all_are_plus_minus_one():
-    from fastloss.linear_model import _training
+    from fastloss.linear_model import _runners
 
     rows = np.array([0, 2, 3], dtype=np.uint32)
     y = np.array([1.0, 1.0, -1.0, 1.0])
-    packed_y, packed = _training.kernel_targets(y, rows)
+    packed_y, packed = _runners.kernel_targets(y, rows)
     assert packed_y.shape == (0,)
     np.testing.assert_array_equal(packed, [2**31, 2, 2**31 + 3])
     for y_other, rows_other in [
@@ -234,7 +232,7 @@ def test_labels_travel_in_bit_31_of_the_order_only_when_all_are_plus_minus_one()
         (y, rows.astype(np.int64)),  # from 2**32 rows on
         (y, np.array([0, 2**31], dtype=np.uint32)),  # a row that needs bit 31
     ]:
-        got_y, got_rows = _training.kernel_targets(y_other, rows_other)
+        got_y, got_rows = _runners.kernel_targets(y_other, rows_other)
         assert got_y is y_other and got_rows is rows_other
 
 
@@ -247,23 +245,23 @@ def test_labels_travel_in_bit_31_of_the_order_only_when_all_are_plus_minus_one()
 def test_labels_read_from_the_order_train_the_same_model(monkeypatch, sparse, params):
     """Binary labels reach the plain SGD kernels in the order's bit 31, not in
     y; they train exactly the model that reading y trains (weighted or not)."""
-    from fastloss.linear_model import _training
+    from fastloss.linear_model import _runners
 
     X, y = make_classification(n_samples=5000, n_features=8, random_state=0)
     X = _sparsified(X) if sparse else X
     weights = np.random.default_rng(0).uniform(0.5, 2.0, y.shape[0])
     seen = []
-    run_epoch = _training._run_epoch
+    run_epoch = _runners.run_linear_epoch
 
     def spy(X, y, *args):
         seen.append(y.shape[0])
         return run_epoch(X, y, *args)
 
-    monkeypatch.setattr(_training, "_run_epoch", spy)
+    monkeypatch.setattr(_runners, "run_linear_epoch", spy)
     fit = dict(max_iter=3, tol=None, random_state=0, **params)
     packed = [fastloss.SGDClassifier(**fit).fit(X, y, sample_weight=w) for w in (None, weights)]
     assert set(seen) == {0}
-    monkeypatch.setattr(_training, "kernel_targets", lambda y, rows: (y, rows))
+    monkeypatch.setattr(_runners, "kernel_targets", lambda y, rows: (y, rows))
     seen.clear()
     plain = [fastloss.SGDClassifier(**fit).fit(X, y, sample_weight=w) for w in (None, weights)]
     assert set(seen) == {y.shape[0]}

@@ -20,7 +20,7 @@ things in each compiled function:
 import json
 import textwrap
 
-from _subprocess import run_python
+import pytest
 
 SCRIPT = textwrap.dedent(
     """
@@ -31,9 +31,8 @@ SCRIPT = textwrap.dedent(
 
     import fastloss
     from fastloss import _kernels
-    from fastloss._kernels import _optim_rules, _weights, minibatch_epoch, multi_epoch
-    from fastloss._kernels import sgd_epoch, shuffle
-    from fastloss.losses import _scalar, _vector
+    from fastloss._kernels import _loss_switch, _multiclass_losses, _optim_rules, _weights
+    from fastloss._kernels import minibatch_epoch, multi_epoch, sgd_epoch, shuffle
 
     sys.setrecursionlimit(100000)
     rng = np.random.default_rng(0)
@@ -95,7 +94,7 @@ SCRIPT = textwrap.dedent(
 
     refcounting, loops = {}, {}
     modules = (_kernels._prefetch, _optim_rules, _weights, minibatch_epoch, multi_epoch,
-               sgd_epoch, shuffle, _scalar, _vector)
+               sgd_epoch, shuffle, _loss_switch, _multiclass_losses)
     for module in modules:
         for obj in vars(module).values():
             if not isinstance(obj, CPUDispatcher):
@@ -109,7 +108,7 @@ SCRIPT = textwrap.dedent(
     def readable(mangled):  # _ZN8fastloss8_kernels3mod4funcB...  ->  fastloss._kernels.mod.func
         parts, rest = [], mangled[3:] if mangled.startswith("_ZN") else ""
         while rest[:1].isdigit():
-            n = int(re.match(r"\d+", rest).group())
+            n = int(re.match(r"\\d+", rest).group())
             rest = rest[len(str(n)):]
             parts.append(rest[:n]); rest = rest[n:]
         return ".".join(parts) or mangled
@@ -127,7 +126,8 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_no_reference_counts_in_kernel_loops(tmp_path):
+@pytest.mark.slow
+def test_no_reference_counts_in_kernel_loops(tmp_path, run_python):
     result = json.loads(run_python(SCRIPT, NUMBA_CACHE_DIR=str(tmp_path)))
     assert result["functions"] > 20  # the epoch kernels and their helpers were inspected
     assert result["problems"] == [], "\n".join(result["problems"])

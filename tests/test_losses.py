@@ -94,7 +94,9 @@ def test_classification_losses_reject_other_labels(loss):
 def test_bad_shapes_and_hyperparameters():
     with pytest.raises(ValueError, match="same length"):
         losses.SquaredError().loss([1.0, 2.0], [1.0])
-    with pytest.raises(ValueError, match="epsilon must be >= 0"):
+    with pytest.raises(
+        ValueError, match=r"'epsilon' parameter of Huber must be a float in the range \[0.0, inf\)"
+    ):
         losses.Huber(epsilon=-1).loss([1.0], [1.0])
     with pytest.raises(ValueError, match="NaN"):
         losses.SquaredError().loss([np.nan], [1.0])

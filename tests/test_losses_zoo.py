@@ -15,7 +15,7 @@ from sklearn.metrics import mean_tweedie_deviance, precision_recall_curve
 from sklearn.model_selection import train_test_split
 
 from fastloss import SGDClassifier, SGDRegressor, losses
-from fastloss.losses import _scalar
+from fastloss._kernels import _loss_switch
 
 NEW_LOSSES = [
     losses.FocalLoss(),
@@ -173,16 +173,21 @@ SCALAR_PAIRS = [
     # (loss, scalar value, scalar derivative, hyperparameters they take)
     (
         losses.FocalLoss(gamma=1.5, alpha=0.3),
-        _scalar.focal_loss,
-        _scalar.focal_dloss,
+        _loss_switch.focal_loss,
+        _loss_switch.focal_dloss,
         (1.5, 0.3, 0.7),
     ),
-    (losses.SmoothHinge(0.7), _scalar.smooth_hinge_loss, _scalar.smooth_hinge_dloss, (0.7,)),
-    (losses.CrossEntropy(), _scalar.cross_entropy_loss, _scalar.cross_entropy_dloss, ()),
-    (losses.Quantile(0.7), _scalar.quantile_loss, _scalar.quantile_dloss, (0.7,)),
-    (losses.LogCosh(), _scalar.log_cosh_loss, _scalar.log_cosh_dloss, ()),
-    (losses.Poisson(), _scalar.poisson_loss, _scalar.poisson_dloss, ()),
-    (losses.Tweedie(1.3), _scalar.tweedie_loss, _scalar.tweedie_dloss, (1.3,)),
+    (
+        losses.SmoothHinge(0.7),
+        _loss_switch.smooth_hinge_loss,
+        _loss_switch.smooth_hinge_dloss,
+        (0.7,),
+    ),
+    (losses.CrossEntropy(), _loss_switch.cross_entropy_loss, _loss_switch.cross_entropy_dloss, ()),
+    (losses.Quantile(0.7), _loss_switch.quantile_loss, _loss_switch.quantile_dloss, (0.7,)),
+    (losses.LogCosh(), _loss_switch.log_cosh_loss, _loss_switch.log_cosh_dloss, ()),
+    (losses.Poisson(), _loss_switch.poisson_loss, _loss_switch.poisson_dloss, ()),
+    (losses.Tweedie(1.3), _loss_switch.tweedie_loss, _loss_switch.tweedie_dloss, (1.3,)),
 ]
 
 
@@ -220,12 +225,16 @@ def test_focal_gamma_zero_is_log_loss():
 @pytest.mark.parametrize(
     "loss, bad, message",
     [
-        (losses.FocalLoss(gamma=-1.0), None, "gamma must be >= 0"),
-        (losses.FocalLoss(alpha=1.0), None, "alpha must be < 1"),
-        (losses.SmoothHinge(smoothness=-0.1), None, "smoothness must be >= 0"),
-        (losses.Quantile(quantile=1.0), None, r"quantile must be in \(0, 1\)"),
-        (losses.Quantile(quantile=0.0), None, "quantile must be > 0"),
-        (losses.Tweedie(power=0.5), None, "power must be <= 0 or >= 1"),
+        (
+            losses.FocalLoss(gamma=-1.0),
+            None,
+            r"'gamma' parameter of FocalLoss must be a float in the range \[0.0, inf\)",
+        ),
+        (losses.FocalLoss(alpha=1.0), None, r"'alpha' .* in the range \(0.0, 1.0\) or None"),
+        (losses.SmoothHinge(smoothness=-0.1), None, r"'smoothness' .* in the range \[0.0, inf\)"),
+        (losses.Quantile(quantile=1.0), None, r"'quantile' .* in the range \(0.0, 1.0\)"),
+        (losses.Quantile(quantile=0.0), None, r"'quantile' .* in the range \(0.0, 1.0\)\. Got 0.0"),
+        (losses.Tweedie(power=0.5), None, r"\(-inf, 0.0\] or a float in the range \[1.0, inf\)"),
         (losses.Poisson(), [1.0, -2.0], "needs targets >= 0"),
         (losses.Tweedie(power=1.5), [0.0, -1.0], "needs targets >= 0"),
         (losses.Tweedie(power=2.0), [0.0, 1.0], "needs targets > 0"),
@@ -360,7 +369,7 @@ def test_focal_versus_log_loss_on_imbalanced_data():
     Measured honestly: on this linear problem focal loss (gamma 1 or 2) does
     *not* improve minority recall over log loss -- the ranking of the two
     linear scores is nearly the same (differences <= 0.01 in recall).  The
-    test pins that finding; docs/losses.md states it.
+    test pins that finding; docs/user_guide/losses.rst states it.
     """
     rng = np.random.default_rng(1)
     n = 20000

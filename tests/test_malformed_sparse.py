@@ -23,7 +23,6 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _subprocess import rerun_in_subprocess
 
 import fastloss
 
@@ -383,15 +382,15 @@ def test_bounds_checks_are_compiled_in():
     """In the child process, fastloss's own kernels really check their bounds."""
     import numba
 
-    from fastloss._kernels.sgd_epoch import sparse_dot
+    from fastloss._kernels._rows import row_dot
 
     assert numba.config.BOUNDSCHECK
-    coef, data = np.zeros(2), np.ones(1)
     with pytest.raises(IndexError):
-        sparse_dot(coef, data, np.array([2], dtype=np.int32), 0, 1)
+        row_dot(np.zeros((1, 2)), 0, np.ones((1, 2)), 3)  # row 3 of a 1-row X
 
 
-def test_cases_under_numba_boundscheck_in_subprocess(tmp_path):
+@pytest.mark.slow
+def test_cases_under_numba_boundscheck_in_subprocess(tmp_path, rerun_in_subprocess):
     proc = rerun_in_subprocess(
         __file__, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path / "numba-cache")
     )

@@ -25,7 +25,6 @@ import os
 import textwrap
 
 import pytest
-from _subprocess import run_python
 
 N_WARMUP, N_CALLS = 500, 10_000
 RSS_BOUND = 2 * 2**20
@@ -104,7 +103,8 @@ SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmRSS from /proc")
-def test_many_partial_fit_calls_leave_memory_flat():
+@pytest.mark.slow
+def test_many_partial_fit_calls_leave_memory_flat(run_python):
     m = json.loads(run_python(SCRIPT, N_WARMUP, N_CALLS, timeout=300, NUMBA_NRT_STATS="1"))
     rss_growth = m["rss_after"] - m["rss_before"]
     # the recorded loss curve grows by design, one float64 a call

@@ -61,7 +61,7 @@ class ReferenceRule:
     theta -= eta (mhat / (sqrt(vhat) + eps) + l2 theta).  AMSGrad (Reddi et
     al., 2018, Algorithm 2): vmax = max(vmax, v); theta -= eta m / (sqrt(vmax) + eps).
 
-    Penalty (fastloss's documented choice, docs/optimizers.md): a proximal step
+    Penalty (fastloss's documented choice, docs/user_guide/optimizers.rst): a proximal step
     of size eta / D in the rule's metric D (1 for SGD, 1 - mu for momentum,
     the adaptive denominator otherwise); AdamW's L1 part a plain soft threshold.
     """
@@ -417,7 +417,7 @@ def test_n_jobs_with_the_minibatch_kernel_is_reproducible(n_classes):
     one = fastloss.SGDClassifier(n_jobs=1, **kw).fit(X, y)
     two = fastloss.SGDClassifier(n_jobs=2, **kw).fit(X, y)
     np.testing.assert_array_equal(one.coef_, two.coef_)
-    assert two._optimizer_state.shape == (1 if n_classes == 2 else 3, 5, 4)
+    assert two._training_state.opt_state.shape == (1 if n_classes == 2 else 3, 5, 4)
 
 
 # -------------------------------------------------------------------- errors
@@ -426,16 +426,31 @@ def test_n_jobs_with_the_minibatch_kernel_is_reproducible(n_classes):
     [
         ({"optimizer": "adam", "average": True}, "average=True is supported only"),
         ({"batch_size": 8, "average": 10}, "average=10 is supported only"),
-        ({"optimizer": Adam(beta1=1.0)}, r"Adam: beta1 must be in \[0.0, 1.0\)"),
-        ({"optimizer": Momentum(momentum=-0.1)}, "Momentum: momentum must be in"),
-        ({"optimizer": RMSProp(eps=0.0)}, "RMSProp: eps must be in"),
-        ({"optimizer": SGD(lr=-1.0)}, "SGD: lr must be in"),
-        ({"optimizer": Momentum(nesterov="yes")}, "nesterov must be True or False"),
-        ({"learning_rate": Cosine(decay_steps=0)}, "decay_steps must be a positive integer"),
-        ({"learning_rate": StepDecay(gamma=2.0)}, "StepDecay: gamma must be in"),
+        (
+            {"optimizer": Adam(beta1=1.0)},
+            r"'beta1' parameter of Adam must be a float in the range \[0.0, 1.0\)",
+        ),
+        ({"optimizer": Momentum(momentum=-0.1)}, "'momentum' parameter of Momentum must be"),
+        ({"optimizer": RMSProp(eps=0.0)}, "'eps' parameter of RMSProp must be"),
+        ({"optimizer": SGD(lr=-1.0)}, "'lr' parameter of SGD must be"),
+        (
+            {"optimizer": Momentum(nesterov="yes")},
+            "'nesterov' parameter of Momentum must be an instance of 'bool'",
+        ),
+        (
+            {"learning_rate": Cosine(decay_steps=0)},
+            r"'decay_steps' .* an int in the range \[1, inf\)",
+        ),
+        ({"learning_rate": StepDecay(gamma=2.0)}, "'gamma' parameter of StepDecay must be"),
         ({"learning_rate": LinearWarmup(LinearWarmup())}, "other than LinearWarmup"),
-        ({"learning_rate": LinearWarmup(warmup_steps=-1)}, "non-negative integer"),
-        ({"learning_rate": LinearWarmup("cosine")}, "LinearWarmup: schedule must be one of"),
+        (
+            {"learning_rate": LinearWarmup(warmup_steps=-1)},
+            r"'warmup_steps' .* an int in the range \[0, inf\)",
+        ),
+        (
+            {"learning_rate": LinearWarmup("cosine")},
+            "'schedule' parameter of LinearWarmup must be a str among",
+        ),
         ({"learning_rate": Optimal(), "alpha": 0.0}, "alpha must be > 0"),
     ],
 )
@@ -459,12 +474,12 @@ def test_failed_fit_leaves_model_untouched():
     X = np.random.default_rng(0).standard_normal((30, 2))
     model = fastloss.SGDRegressor(optimizer="adam", batch_size=4, max_iter=3, tol=None)
     model.fit(X, X[:, 0])
-    before = model.coef_.copy(), model._optimizer_state.copy()
+    before = model.coef_.copy(), model._training_state.opt_state.copy()
     model.set_params(optimizer=Adam(beta2=-1.0))
     with pytest.raises(ValueError, match="beta2"):
         model.partial_fit(X, X[:, 0])
     np.testing.assert_array_equal(model.coef_, before[0])
-    np.testing.assert_array_equal(model._optimizer_state, before[1])
+    np.testing.assert_array_equal(model._training_state.opt_state, before[1])
 
 
 # ------------------------------------------------ closed forms of the catch-up

@@ -2,7 +2,7 @@
 
 import textwrap
 
-from _subprocess import compiled_in_fresh_process
+import pytest
 
 SCRIPT = textwrap.dedent(
     """
@@ -25,16 +25,13 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _run(cache_dir):
-    return compiled_in_fresh_process(SCRIPT, cache_dir)
-
-
-def test_second_process_compiles_nothing(tmp_path):
-    first = _run(tmp_path)
+@pytest.mark.slow
+def test_second_process_compiles_nothing(tmp_path, compiled_in_fresh_process):
+    first = compiled_in_fresh_process(SCRIPT, tmp_path)
     # one specialisation per input layout, whatever the optimizer and schedule
     assert sorted(n for n in first if n.startswith("minibatch_epoch")) == [
         "minibatch_epoch_csr",
         "minibatch_epoch_dense",
     ], first
-    second = _run(tmp_path)
+    second = compiled_in_fresh_process(SCRIPT, tmp_path)
     assert second == [], f"recompiled in a warm-cache process: {second}"

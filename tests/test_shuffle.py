@@ -106,7 +106,7 @@ def test_orders_prepared_ahead_are_the_orders_drawn_in_turn(shuffle):
 def test_threads_shuffling_while_they_wait_train_the_same_model(monkeypatch, params):
     """n_jobs=2 shuffles the next epoch on the first idle thread; the model is
     the one trained with every shuffle between epochs."""
-    from fastloss.linear_model import _multi_training, _training
+    from fastloss.linear_model import _runners
 
     params = dict(params)
     X, y = make_classification(
@@ -121,8 +121,7 @@ def test_threads_shuffling_while_they_wait_train_the_same_model(monkeypatch, par
         calls.append(while_waiting is not None)
         return [f.result() for f in futures]
 
-    monkeypatch.setattr(_training, "thread_results", results_only)
-    monkeypatch.setattr(_multi_training, "thread_results", results_only)
+    monkeypatch.setattr(_runners, "thread_results", results_only)
     between = fastloss.SGDClassifier(**fit).fit(X, y)
     assert calls == [True, True, True, False]  # every epoch but the last prepared one
     np.testing.assert_array_equal(ahead.coef_, between.coef_)

@@ -11,6 +11,8 @@ from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
 from fastloss import SGDClassifier, SGDRegressor
 from fastloss.linear_model import _training
+from fastloss.linear_model._runners import LinearRunner
+from fastloss.linear_model._state import TrainingState
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -141,19 +143,13 @@ def test_one_vs_rest_curves_average_the_classes():
         # one-vs-rest class k alone, in the one order all classes share
         seed = np.random.RandomState(0).randint(np.iinfo(np.int32).max)
         binary = SGDClassifier(max_iter=30, random_state=0)
-        state = _training.LinearState.zeros(X.shape[1], X.dtype)
         settings = binary._settings(binary._resolve_loss(), 30)
         target = np.where(y == k, 1.0, -1.0)
-        _training.train(
-            np.ascontiguousarray(X),
-            target,
-            np.ones(len(y)),
-            np.arange(len(y)),
-            settings,
-            state,
-            seed,
-        )
-        per_class.append(state.loss_curve)
+        start = TrainingState.zeros(1, X.shape[1], X.dtype)
+        rows = np.arange(len(y))
+        X_c = np.ascontiguousarray(X)
+        runner = LinearRunner(X_c, target, np.ones(len(y)), rows, settings, start, 0)
+        per_class.append(_training.train(runner, settings, seed).loss_curves[0])
     n = max(map(len, per_class))
     padded = np.array([c + c[-1:] * (n - len(c)) for c in per_class])
     np.testing.assert_allclose(est.loss_curve_, padded.mean(axis=0), rtol=1e-12)

@@ -1,19 +1,34 @@
-"""Slots of the small float64 arrays that carry settings and state into kernels.
+"""Every slot and code constant that Python code and compiled kernels share.
 
 Kernels take a handful of arrays instead of dozens of scalars: ``hyper`` holds
-what stays constant during an epoch, ``state`` what a kernel updates and the next
-epoch (or the next ``partial_fit`` call) continues from.  Numba folds these
-module-level integers into constants.
+what stays constant during an epoch, ``state`` (one model) or ``cstate`` (a
+block of classes) what a kernel updates and the next epoch (or the next
+``partial_fit`` call) continues from, ``opt_state`` an optimizer's per-weight
+moments.  Losses, optimizers and schedules reach the kernels as integer codes
+plus float64 parameters, so that one compiled kernel serves them all and is a
+cache hit in a fresh process.  Numba folds these module-level integers into
+constants.
+
+The codes are stable: a compiled kernel's cache entry holds them as constants,
+and a fitted estimator's pickled optimizer state records its rule's code.
+Everything here is plain data: this module imports nothing from fastloss, so
+that every layer above it can read it.
 """
 
 import numpy as np
 
+# ------------------------------------------------------------ schedule codes
 # learning-rate schedules (slot H_SCHEDULE); "adaptive" runs CONSTANT with an
 # eta0 the driver divides by 5 between epochs.
 CONSTANT = 0
 OPTIMAL = 1
 INVSCALING = 2
+# schedules beyond scikit-learn's (mini-batch kernel only)
+COSINE = 3  # P0: decay steps, P1: final fraction of the base step size
+EXPONENTIAL = 4  # P0: decay rate, P1: steps per decay
+STEP = 5  # P0: factor gamma, P1: steps per drop
 
+# ------------------------------------------------------------- hyper (plain SGD)
 # hyper: float64 (H_SIZE,)
 H_SCHEDULE = 0  # one of the schedule codes above
 H_ETA0 = 1  # eta for CONSTANT, numerator of INVSCALING
@@ -27,6 +42,7 @@ H_FIT_INTERCEPT = 8  # 1.0 or 0.0
 H_COMPUTE_LOSS = 9  # 1.0: accumulate the training loss (tol or verbose need it)
 H_SIZE = 10
 
+# --------------------------------------------------------- state (one model)
 # state: float64 (S_SIZE,)
 S_INTERCEPT = 0
 S_AVG_INTERCEPT = 1
@@ -35,6 +51,80 @@ S_L1_U = 3  # cumulative L1 penalty per unit weight (Tsuruoka et al., 2009)
 S_N_CLIPS = 4  # derivatives clipped to +-MAX_DLOSS
 S_SIZE = 5
 
+# ------------------------------------------------ cstate (a block of classes)
+# cstate rows of multi_epoch: float64 (C_SIZE, n_classes)
+C_INTERCEPT = 0
+C_AVG_INTERCEPT = 1
+C_T = 2  # number of the class's next step, starting at 1
+C_L1_U = 3  # cumulative L1 penalty per unit weight
+C_ETA0 = 4  # the class's eta0 ("adaptive" divides it per class)
+C_ACTIVE = 5  # 1.0 while the class trains, 0.0 once stopped
+C_N_CLIPS = 6  # derivatives clipped to +-MAX_DLOSS
+C_SIZE = 7
+
+# ------------------------------------------------------------ optimizer codes
+# hyper[O_CODE] of the mini-batch kernel
+SGD = 0
+MOMENTUM = 1  # heavy ball, PyTorch form: v = mu v + g; w -= eta v
+NESTEROV = 2  # PyTorch form: v = mu v + g; w -= eta (g + mu v)
+ADAGRAD = 3
+RMSPROP = 4
+ADAM = 5
+ADAMW = 6
+AMSGRAD = 7
+
+# hyper slots of the mini-batch kernel after the plain-SGD ones: float64 (O_SIZE,)
+O_CODE = H_SIZE  # optimizer code
+O_P0 = H_SIZE + 1  # momentum mu, RMSProp rho, Adam beta1
+O_P1 = H_SIZE + 2  # Adam beta2
+O_EPS = H_SIZE + 3  # epsilon of the adaptive rules
+O_BATCH = H_SIZE + 4  # rows per update
+O_SCHED_P0 = H_SIZE + 5
+O_SCHED_P1 = H_SIZE + 6
+O_WARMUP = H_SIZE + 7  # linear warm-up steps, 0 = none
+O_SIZE = H_SIZE + 8
+
+# opt_state rows: float64 (N_SLOTS, n_features + 1)
+SLOT_A = 0
+SLOT_B = 1
+SLOT_C = 2
+SLOT_LAST = 3
+SLOT_CUM_ETA = 4  # sum of the step sizes up to each weight's last update
+N_SLOTS = 5
+
+# ----------------------------------------------------------------- loss codes
+# the ``code`` argument of _loss_switch.loss_value / loss_derivative
+HINGE = 0
+SQUARED_HINGE = 1
+LOG = 2
+MODIFIED_HUBER = 3
+SQUARED_ERROR = 4
+HUBER = 5
+EPSILON_INSENSITIVE = 6
+SQUARED_EPSILON_INSENSITIVE = 7
+SMOOTH_HINGE = 8
+FOCAL = 9
+CROSS_ENTROPY = 10
+QUANTILE = 11
+LOG_COSH = 12
+POISSON = 13
+TWEEDIE = 14
+#: Code of user-defined losses: kernels reach them through a specialised copy
+#: (``fastloss.losses._user.kernel_for``), never through the switch.
+USER_DEFINED = -1
+#: Multiclass losses have no scalar kernel: the multi-output kernel switches on their mode.
+MULTICLASS = -2
+
+# ----------------------------------------------------------- multiclass modes
+# the ``mode`` argument of multi_epoch and _multiclass_losses
+#: One-vs-rest: every class is its own binary problem on a scalar loss.
+OVR = 0
+#: Softmax cross-entropy over all classes (multinomial logistic regression).
+MULTINOMIAL = 1
+#: Crammer-Singer multiclass hinge.
+CRAMMER_SINGER = 2
+
+# ------------------------------------------------------------- numeric limits
 #: Derivatives are clipped to +-MAX_DLOSS, as scikit-learn does: the 'optimal'
 #: schedule takes huge first steps by design and SGD recovers from them.  With a
 #: step size the user chose, the driver treats a clipped derivative as divergence.
@@ -42,6 +132,7 @@ MAX_DLOSS = 1e12
 #: Below this the weight scale is folded into the weights.
 MIN_SCALE = 1e-9
 
+# ---------------------------------------------------------------- row orders
 # Row orders are uint32 below 2**32 rows.  For ±1 labels (binary
 # classification) and rows below 2**31, the plain SGD kernels take an empty y
 # and read each row's label from bit 31 of its order entry (set: +1), which the

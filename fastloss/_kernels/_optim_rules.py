@@ -1,14 +1,15 @@
 """Compiled update rules of the optimizers and learning-rate schedules.
 
-Like ``losses._scalar`` for losses, every optimizer and schedule reaches the
-kernels as an integer code plus float64 parameters, so that one compiled
-mini-batch kernel serves them all and is a cache hit in a fresh process.
+Like the losses (``_loss_switch``), every optimizer and schedule reaches the
+kernels as an integer code plus float64 parameters (their codes and slots are
+in ``_layout``), so that one compiled mini-batch kernel serves them all and is
+a cache hit in a fresh process.
 
 Layout
 ------
 hyper : float64 (O_SIZE,)
     The plain-SGD slots of ``_layout`` (``H_SCHEDULE`` .. ``H_COMPUTE_LOSS``;
-    ``H_ETA0`` is the optimizer's base step size) followed by the slots below.
+    ``H_ETA0`` is the optimizer's base step size) followed by its ``O_*`` slots.
 opt_state : float64 (N_SLOTS, n_features + 1)
     Per-weight optimizer state, one row per slot (each slot contiguous over the
     weights, so that dense updates stream through it); column ``n_features``
@@ -45,51 +46,36 @@ import math
 
 from .._config import jit
 from ._layout import (
+    ADAGRAD,
+    ADAM,
+    ADAMW,
+    AMSGRAD,
     CONSTANT,
+    COSINE,
+    EXPONENTIAL,
     H_ALPHA,
     H_ETA0,
     H_OPTIMAL_T0,
     H_POWER_T,
     H_SCHEDULE,
-    H_SIZE,
     INVSCALING,
+    MOMENTUM,
+    NESTEROV,
+    O_EPS,
+    O_P0,
+    O_P1,
+    O_SCHED_P0,
+    O_SCHED_P1,
+    O_SIZE,
+    O_WARMUP,
     OPTIMAL,
+    RMSPROP,
+    SGD,
+    SLOT_A,
+    SLOT_B,
+    SLOT_C,
 )
 from ._weights import inverse_scaling
-
-# optimizer codes (stable: they index the compile cache)
-SGD = 0
-MOMENTUM = 1  # heavy ball, PyTorch form: v = mu v + g; w -= eta v
-NESTEROV = 2  # PyTorch form: v = mu v + g; w -= eta (g + mu v)
-ADAGRAD = 3
-RMSPROP = 4
-ADAM = 5
-ADAMW = 6
-AMSGRAD = 7
-
-# schedule codes beyond scikit-learn's (CONSTANT, OPTIMAL, INVSCALING in _layout)
-COSINE = 3  # P0: decay steps, P1: final fraction of the base step size
-EXPONENTIAL = 4  # P0: decay rate, P1: steps per decay
-STEP = 5  # P0: factor gamma, P1: steps per drop
-
-# hyper slots after the plain-SGD ones
-O_CODE = H_SIZE  # optimizer code
-O_P0 = H_SIZE + 1  # momentum mu, RMSProp rho, Adam beta1
-O_P1 = H_SIZE + 2  # Adam beta2
-O_EPS = H_SIZE + 3  # epsilon of the adaptive rules
-O_BATCH = H_SIZE + 4  # rows per update
-O_SCHED_P0 = H_SIZE + 5
-O_SCHED_P1 = H_SIZE + 6
-O_WARMUP = H_SIZE + 7  # linear warm-up steps, 0 = none
-O_SIZE = H_SIZE + 8
-
-# opt_state slots (rows)
-SLOT_A = 0
-SLOT_B = 1
-SLOT_C = 2
-SLOT_LAST = 3
-SLOT_CUM_ETA = 4  # sum of the step sizes up to each weight's last update
-N_SLOTS = 5
 
 
 @jit(inline="always")
@@ -382,7 +368,7 @@ def catch_up(
     exact under any schedule.
 
     The approximations are tested against the dense eager update
-    (tests/test_optim.py) and documented in docs/optimizers.md.
+    (tests/test_optim.py) and documented in docs/user_guide/optimizers.rst.
     """
     penalised = l1 != 0.0 or l2 != 0.0
     D = 1.0

@@ -1,6 +1,7 @@
 """Software prefetch of array memory, for row loops in shuffled order.
 
-A shuffled epoch is bound by memory latency, not arithmetic (DESIGN.md): one
+A shuffled epoch is bound by memory latency, not arithmetic (measured in
+docs/developer/architecture.rst, "Measured facts"): one
 core waits on each new row.  Asking for the rows a few samples ahead with
 LLVM's ``prefetch`` intrinsic keeps several requests in flight.  The hint asks
 for the L2 cache (locality 2, ``prefetcht1``), not L1: eight rows of 13 lines

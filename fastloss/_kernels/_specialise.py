@@ -1,71 +1,34 @@
-"""Kernels specialised for a user-defined loss: a copy with the loss switch rebound.
+"""Copies of compiled kernels with some of their globals rebound.
 
 Every compiled kernel reaches its loss only through the module-level functions
 ``loss_value(code, y, p, params)`` and ``loss_derivative(code, y, p, params)``
-of :mod:`fastloss.losses._scalar` (an integer switch over the built-in losses,
-cacheable on disk).  A user-defined loss has no code in that switch, and a
-kernel that received the loss as a function argument or closed over it would
-recompile in every process for every call site (DESIGN.md).  Instead, once per
-process and user loss class, we rebuild the kernel's Python function with those
-two globals bound to compiled wrappers around the user's scalar methods
-(``types.FunctionType`` over the same code object, new globals) and jit that
+of :mod:`fastloss._kernels._loss_switch` (an integer switch over the built-in
+losses, cacheable on disk).  A user-defined loss has no code in that switch, and
+a kernel that received the loss as a function argument or closed over it would
+recompile in every process for every call site (docs/developer/architecture.rst,
+"Measured facts").  Instead, once per
+process and user loss class, ``fastloss.losses._user.kernel_for`` asks
+:func:`specialise` for a copy of the kernel's Python function with those two
+globals bound to compiled wrappers around the user's scalar methods
+(``types.FunctionType`` over the same code object, new globals) and jits that
 copy.  Helpers the kernel calls that themselves use the switch are rebuilt the
 same way, so the substitution reaches them too.
 
-Any kernel that follows the contract works, whatever its signature: the SGD
-epochs here, the vectorised ``loss_array`` / ``derivative_array``, and kernels
-added later (mini-batch, multi-output).  The copies are not cached on disk
-(their globals hold functions defined at run time); they compile once per
-process and argument types.
+Any kernel that follows the contract works, whatever its signature: the epoch
+kernels, the vectorised ``loss_array`` / ``derivative_array``, and kernels
+added later.  The copies are not cached on disk (their globals hold functions
+defined at run time); they compile once per process and argument types.  This
+module knows nothing of losses: the caller says what to replace.
 """
 
 from __future__ import annotations
 
-import threading
 import types
-import weakref
 
 from numba import njit
 from numba.core.registry import CPUDispatcher
 
-__all__ = ["kernel_for", "specialise"]
-
-#: {user loss class: {original dispatcher: specialised dispatcher}}
-_SPECIALISED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_LOCK = threading.RLock()
-
-
-def kernel_for(kernel: CPUDispatcher, loss) -> CPUDispatcher:
-    """The kernel to run for ``loss``: ``kernel`` itself for a built-in loss,
-    its specialised copy for a user-defined one (built once per process).
-
-    Parameters
-    ----------
-    kernel : numba dispatcher
-        A compiled function that reaches its loss only through
-        ``fastloss.losses._scalar.loss_value`` / ``loss_derivative``.
-    loss : fastloss.losses.Loss
-    """
-    cls = type(loss)
-    if not cls._is_user_defined():
-        return kernel
-    specialised = _SPECIALISED.get(cls)
-    if specialised is not None and kernel in specialised:
-        return specialised[kernel]
-    with _LOCK:
-        from ..losses._user import compiled_switch  # noqa: PLC0415 (import cycle)
-
-        specialised = _SPECIALISED.setdefault(cls, {})
-        if kernel not in specialised:
-            value, derivative = compiled_switch(cls)
-            specialised[kernel] = specialise(kernel, _switch_replacements(value, derivative))
-        return specialised[kernel]
-
-
-def _switch_replacements(value, derivative):
-    from ..losses import _scalar  # noqa: PLC0415 (import cycle)
-
-    return {id(_scalar.loss_value): value, id(_scalar.loss_derivative): derivative}
+__all__ = ["specialise"]
 
 
 def specialise(kernel: CPUDispatcher, replacements: dict, _memo: dict | None = None):
@@ -130,7 +93,7 @@ def specialise(kernel: CPUDispatcher, replacements: dict, _memo: dict | None = N
 
 def _module_with(module: types.ModuleType, replacements: dict) -> types.ModuleType:
     """``module`` itself, or a copy with ``replacements`` applied to its attributes
-    (for kernels that write ``_scalar.loss_value(...)``)."""
+    (for kernels that write ``_loss_switch.loss_value(...)``)."""
     names = [k for k, v in vars(module).items() if id(v) in replacements]
     if not names:
         return module

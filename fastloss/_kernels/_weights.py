@@ -47,9 +47,12 @@ def clip_dloss(d):
     return d, 0
 
 
-@jit()
+@jit(inline="always")
 def l1_truncate(coef, l1_q, j, u, scale):
     """Truncate weight ``j`` by its pending cumulative L1 penalty.
+
+    IR-inlined into the row loops (``_rows.row_l1``): a call in the kernel's
+    loop, even on the L1 branch alone, made a float32 L2 epoch 17% slower.
 
     ``u`` is the total penalty per weight so far, ``l1_q[j]`` what weight j has
     actually received (negative for shrinking a positive weight).  Returns the

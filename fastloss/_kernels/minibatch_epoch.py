@@ -7,7 +7,7 @@ order : uint32 or int64 (n_steps,)
     one mini-batch (the last one may be shorter).
 loss_code, loss_params : int, float64 (n_params,)
     The loss, reached only through ``loss_derivative`` / ``loss_value`` of
-    ``fastloss.losses._scalar`` (the cross-team contract).
+    ``fastloss._kernels._loss_switch`` (the cross-team contract).
 hyper : float64 (O_SIZE,)
     Schedule, penalty, flags and optimizer hyperparameters (``_optim_rules``).
 coef : X.dtype (n_features,)
@@ -26,6 +26,15 @@ non-zero features and brings a weight up to date when a batch next touches it
 (``_optim_rules.catch_up``), so an epoch costs O(nnz) plus O(n_features).
 Both return the weighted sum of the per-sample losses before each update, or 0
 unless ``hyper[H_COMPUTE_LOSS]`` is set.
+
+The two are different algorithms (eager against lazy updates), not one step
+over two row layouts: what they have in common is the per-row gradient
+accumulation (score, loss, clipping, ``grad += d * x``), a dozen lines, which
+is written twice rather than passed through ``_rows``-style overloads (issue 17
+measured that route on ``sgd_epoch`` and ``multi_epoch``: every helper in the
+row loop has to be a call LLVM inlines, or it costs 15-45% of an epoch).
+tests/test_kernel_pairs.py runs both on the same rows, for every optimizer rule
+and penalty, and fails when they drift apart.
 """
 
 import math
@@ -33,29 +42,29 @@ import math
 import numpy as np
 
 from .._config import jit
-from ..losses._scalar import loss_derivative, loss_value
 from ._layout import (
+    ADAM,
     H_ALPHA,
     H_COMPUTE_LOSS,
     H_FIT_INTERCEPT,
     H_L1,
     H_L2,
-    S_INTERCEPT,
-    S_N_CLIPS,
-    S_T,
-)
-from ._optim_rules import (
-    ADAM,
     O_BATCH,
     O_CODE,
     O_EPS,
     O_P0,
     O_P1,
+    S_INTERCEPT,
+    S_N_CLIPS,
+    S_T,
     SLOT_A,
     SLOT_B,
     SLOT_C,
     SLOT_CUM_ETA,
     SLOT_LAST,
+)
+from ._loss_switch import loss_derivative, loss_value
+from ._optim_rules import (
     bias_corrections,
     catch_up,
     coordinate_step,
@@ -67,8 +76,8 @@ from ._optim_rules import (
     step_all,
     step_eta,
 )
+from ._rows import row_dot
 from ._weights import clip_dloss
-from .sgd_epoch import row_dot
 
 __all__ = ["minibatch_epoch_dense", "minibatch_epoch_csr"]
 

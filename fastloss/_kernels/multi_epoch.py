@@ -2,7 +2,8 @@
 
 scikit-learn's one-vs-rest reads X once per class per epoch; these kernels read
 each row once and update every class's weights from it, which is what a
-shuffled epoch (bound by memory latency, see DESIGN.md) needs.  The same loop
+shuffled epoch (bound by memory latency: docs/developer/architecture.rst,
+"Measured facts") needs.  The same loop
 serves the joint multiclass losses (softmax, Crammer-Singer), whose gradient
 couples the classes.
 
@@ -23,9 +24,9 @@ class_offset : int
 order : uint32 or int64 (n_steps,)
     Rows to visit, in order.
 mode : int
-    ``OVR``, ``MULTINOMIAL`` or ``CRAMMER_SINGER`` (``losses._vector``).
+    ``OVR``, ``MULTINOMIAL`` or ``CRAMMER_SINGER`` (``_layout``).
 loss_code, loss_params : int, float64 (n_params,)
-    The scalar loss of one-vs-rest (``losses._scalar``), reached only through
+    The scalar loss of one-vs-rest (``_loss_switch``), reached only through
     ``loss_value`` / ``loss_derivative``; unused by the joint modes.
 hyper : float64 (H_SIZE,)
     Schedule, penalty, averaging and flags (``_layout``); the step size
@@ -51,14 +52,31 @@ loss_sums : float64 (n_classes,)
 Per class, the arithmetic is exactly that of ``sgd_epoch`` (same operations in
 the same order), so one-vs-rest here equals one ``sgd_epoch`` per class over
 the same order.
+
+Why two kernel bodies (dense and CSR) where ``sgd_epoch`` has one: the twins
+share every per-row helper below, but their loops (prefetch, scores, the
+one-vs-rest / joint loss step) are written twice.  One body compiled for both
+row layouts, as ``sgd_epoch`` is (``_rows``: the helpers overloaded on the row
+type), was tried for issue 17: bit-identical and free of reference counts, but
+slower on dense rows (200,000 x 100, 5 one-vs-rest classes, kernel time per
+shuffled epoch, 9 alternating pairs, medians: float64 39.9 -> 57.5 ms, float32 32.0 ->
+49.2 ms; CSR 200,000 x 100,000 with 50 values a row 117.5 -> 128.7 ms), and the
+time box ran out before the cause was found.  Until then the two bodies must be
+edited together; tests/test_kernel_pairs.py runs both on the same rows, for
+every mode, penalty, averaging and weights, and fails when they drift apart.
 """
 
 import numpy as np
 
 from .._config import jit
-from ..losses._scalar import loss_derivative, loss_value
-from ..losses._vector import OVR, multiclass_loss_gradient
 from ._layout import (
+    C_ACTIVE,
+    C_AVG_INTERCEPT,
+    C_ETA0,
+    C_INTERCEPT,
+    C_L1_U,
+    C_N_CLIPS,
+    C_T,
     H_ALPHA,
     H_AVERAGE_START,
     H_COMPUTE_LOSS,
@@ -69,26 +87,19 @@ from ._layout import (
     H_POWER_T,
     H_SCHEDULE,
     MIN_SCALE,
+    OVR,
 )
+from ._loss_switch import loss_derivative, loss_value
+from ._multiclass_losses import multiclass_loss_gradient
 from ._prefetch import AHEAD, _prefetch, prefetch_range, prefetch_row
+from ._rows import row_dot
 from ._weights import (
     average_step,
     clip_dloss,
     step_size,
 )
-from .sgd_epoch import row_dot
 
 __all__ = ["multi_epoch_dense", "multi_epoch_csr"]
-
-# cstate rows: float64 (C_SIZE, n_classes)
-C_INTERCEPT = 0
-C_AVG_INTERCEPT = 1
-C_T = 2  # number of the class's next step, starting at 1
-C_L1_U = 3  # cumulative L1 penalty per unit weight
-C_ETA0 = 4  # the class's eta0 ("adaptive" divides it per class)
-C_ACTIVE = 5  # 1.0 while the class trains, 0.0 once stopped
-C_N_CLIPS = 6  # derivatives clipped to +-MAX_DLOSS
-C_SIZE = 7
 
 
 # ------------------------------------------ reference counts in the row loop
@@ -381,7 +392,7 @@ def multi_epoch_dense(
         for k in range(n_classes):
             p[k] = scale[k] * row_dot(coef, k, X, i) + cstate[C_INTERCEPT, k]
         # one-vs-rest reaches its scalar loss here, in the kernel's own body,
-        # through the two module-level names (see losses._scalar); an inlined
+        # through the two module-level names (see _loss_switch); an inlined
         # helper for this loop, shared by both kernels, measured 10-30% slower
         label = labels[i]
         sw = sample_weight[i] if weighted else 1.0
@@ -440,7 +451,7 @@ def multi_epoch_csr(
         start, end = indptr[i], indptr[i + 1]
         csr_scores(data, indices, start, end, coef, scale, cstate, p)
         # one-vs-rest reaches its scalar loss here, in the kernel's own body,
-        # through the two module-level names (see losses._scalar); an inlined
+        # through the two module-level names (see _loss_switch); an inlined
         # helper for this loop, shared by both kernels, measured 10-30% slower
         label = labels[i]
         sw = sample_weight[i] if weighted else 1.0

@@ -6,6 +6,8 @@ from Python::
     from fastloss.bench import run, format_report
     print(format_report(run("quick")))
 
+``python -m fastloss.bench --suite datasets`` runs scikit-learn's bundled and
+generated datasets, with the estimators' default stopping rule too;
 ``python -m fastloss.bench --scaling`` (:func:`run_scaling`) times the
 parallel fits at 1, 2, 4, ... threads instead (``benchmarks/scaling.md``).
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from ._report import PLOT_HINT, format_report, write_json, write_png
 from ._run import Progress, run
 from ._scaling import format_scaling, run_scaling
-from ._suites import suite
+from ._suites import SUITES, suite
 
 __all__ = ["main"]
 
@@ -22,6 +22,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--quick", action="store_true", help="smaller sizes, fewer cases (1-2 minutes)"
+    )
+    parser.add_argument(
+        "--suite",
+        choices=SUITES,
+        help="the cases to run (default: full, or quick with --quick); datasets: "
+        "scikit-learn's bundled and generated datasets, with the estimators' defaults too",
     )
     parser.add_argument("--json", metavar="PATH", help="write every measurement as JSON")
     parser.add_argument("--png", metavar="PATH", help="draw the speed-ups (needs matplotlib)")
@@ -97,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--scale must be positive")
     if args.threads is not None and not args.scaling:
         parser.error("--threads goes with --scaling")
+    if args.quick and args.suite not in (None, "quick"):
+        parser.error(f"--quick is --suite quick; it does not go with --suite {args.suite}")
     if args.scaling:
         return _scaling(args, parser)
     if args.time_to_accuracy:
@@ -106,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = time_to_accuracy(n_samples=n_samples, random_state=args.seed)
         print(format_time_to_accuracy(results))
         return 0
-    suite_name = "quick" if args.quick else "full"
+    suite_name = args.suite or ("quick" if args.quick else "full")
     cases = None
     if args.only is not None:
         cases = [c for c in suite(suite_name, args.scale) if args.only in c.name]
@@ -124,17 +132,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         log=Progress(),
     )
     print(format_report(result))
-    if args.json:
-        write_json(result, args.json)
-        print(f"wrote {args.json}")
+    _write_json(result, args.json)
     if args.png:
         print(f"wrote {args.png}" if write_png(result, args.png) else PLOT_HINT)
     return 0
 
 
+def _write_json(result, path: str | None) -> None:
+    """``--json PATH``: write the run there and say so (nothing without the option)."""
+    if path:
+        write_json(result, path)
+        print(f"wrote {path}")
+
+
 def _scaling(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``--scaling``: run the thread-scaling workloads and print their table."""
-    if args.png or args.only or args.quick or args.time_to_accuracy:
+    if args.png or args.only or args.quick or args.suite or args.time_to_accuracy:
         parser.error("--scaling takes --threads, --json, --repeat, --epochs, --scale and --seed")
     result = run_scaling(
         args.threads,
@@ -145,9 +158,7 @@ def _scaling(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         log=Progress(),
     )
     print(format_scaling(result))
-    if args.json:
-        write_json(result, args.json)
-        print(f"wrote {args.json}")
+    _write_json(result, args.json)
     return 0
 
 

@@ -3,10 +3,13 @@
 Epoch time
     Each library fits with ``max_iter=E`` and with ``max_iter=1`` (``tol=None``,
     so exactly that many epochs run); ``(t_E - t_1) / (E - 1)`` is one epoch,
-    with validation, setup and the output copies cancelled.  Repeats alternate
-    the libraries (sklearn, fastloss, sklearn, fastloss, ...), and the reported
-    speed-up is the median of the pair-by-pair ratios, so that slow phases of a
-    busy machine hit both sides of a pair.
+    with validation, setup and the output copies cancelled.  A case without
+    fixed epochs (the estimators' own ``max_iter`` and ``tol``) times one whole
+    fit instead.  Repeats alternate the libraries (sklearn, fastloss, sklearn,
+    fastloss, ...), and the reported speed-up is the median of the pair-by-pair
+    ratios, so that slow phases of a busy machine hit both sides of a pair.
+    Where a fit lasts less than ``min_time`` (tiny datasets), each measurement
+    repeats it until it lasts that long and keeps the mean, as ``timeit`` does.
 Peak memory
     ``tracemalloc``'s peak during one untimed fit of ``E`` epochs: every NumPy
     array and Python object allocated by the fit, including the copies of
@@ -55,7 +58,8 @@ class EpochTiming:
     Attributes
     ----------
     sklearn_epochs, fastloss_epochs : list of float
-        Seconds per epoch, one per repeat.
+        Seconds per epoch, one per repeat (per whole fit for a case without
+        fixed epochs).
     ratios : list of float
         ``sklearn / fastloss`` per repeat (pair by pair).
     """
@@ -115,7 +119,8 @@ def make_estimators(case: Case, max_iter: int, random_state: int):
     ----------
     case : Case
     max_iter : int
-        Epochs, run exactly (``tol=None``).
+        Epochs, run exactly (``tol=None``); ignored, like ``tol``, for a case
+        without fixed epochs.
     random_state : int
 
     Returns
@@ -123,38 +128,55 @@ def make_estimators(case: Case, max_iter: int, random_state: int):
     tuple of two estimators
     """
     sk_cls, fl_cls = ESTIMATORS[case.data.task]
-    common = {"max_iter": max_iter, "tol": None, "random_state": random_state}
+    common = {"random_state": random_state}
+    if case.fixed_epochs:
+        common.update(max_iter=max_iter, tol=None)
     return sk_cls(**case.sklearn_params, **common), fl_cls(**case.fastloss_params, **common)
 
 
-def _fit_seconds(estimator, X, y) -> float:
-    """Wall seconds of one ``fit``, garbage collection paused."""
+def _fit_seconds(estimator, X, y, min_time: float = 0.0) -> float:
+    """Wall seconds of one ``fit``, garbage collection paused: the mean of as
+    many fits in a row as last ``min_time`` (one when it is 0)."""
     gc.collect()
     gc.disable()
     try:
-        start = time.perf_counter()
-        quiet_fit(estimator, X, y)
-        return time.perf_counter() - start
+        start, fits = time.perf_counter(), 0
+        while True:
+            quiet_fit(estimator, X, y)
+            fits += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_time:
+                return elapsed / fits
     finally:
         gc.enable()
 
 
-def _epoch_seconds(case: Case, which: int, data: Dataset, epochs: int, seed: int) -> float:
-    """One library's seconds per epoch: ``(t_E - t_1) / (E - 1)``.
+def _epoch_seconds(
+    case: Case, which: int, data: Dataset, epochs: int, seed: int, min_time: float
+) -> float:
+    """One library's seconds per epoch: ``(t_E - t_1) / (E - 1)``, or of a whole
+    fit for a case without fixed epochs.
 
     When noise makes ``t_E <= t_1`` (tiny problems), ``t_E / E`` is returned
     instead: an upper bound that still includes the setup cost.
     """
     X, y = data.X_train, data.y_train
-    t_one = _fit_seconds(make_estimators(case, 1, seed)[which], X, y)
-    t_many = _fit_seconds(make_estimators(case, epochs, seed)[which], X, y)
+    if not case.fixed_epochs:
+        return _fit_seconds(make_estimators(case, epochs, seed)[which], X, y, min_time)
+    t_one = _fit_seconds(make_estimators(case, 1, seed)[which], X, y, min_time)
+    t_many = _fit_seconds(make_estimators(case, epochs, seed)[which], X, y, min_time)
     if t_many > t_one:
         return (t_many - t_one) / (epochs - 1)
     return t_many / epochs
 
 
 def time_epochs(
-    case: Case, data: Dataset, epochs: int = 5, repeat: int = 3, random_state: int = 0
+    case: Case,
+    data: Dataset,
+    epochs: int = 5,
+    repeat: int = 3,
+    random_state: int = 0,
+    min_time: float = 0.0,
 ) -> EpochTiming:
     """Seconds per epoch of both libraries, alternating them ``repeat`` times.
 
@@ -166,17 +188,21 @@ def time_epochs(
         ``E``, at least 2.
     repeat : int, default=3
     random_state : int, default=0
+    min_time : float, default=0.0
+        Shortest measurement, in seconds: a shorter fit is repeated within
+        each measurement and the mean kept.
 
     Returns
     -------
     EpochTiming
+        Seconds of one whole fit for a case without fixed epochs.
     """
     if epochs < 2:
         raise ValueError(f"epochs must be at least 2; got {epochs}.")
     sk_times, fl_times = [], []
     for _ in range(repeat):
-        sk_times.append(_epoch_seconds(case, 0, data, epochs, random_state))
-        fl_times.append(_epoch_seconds(case, 1, data, epochs, random_state))
+        sk_times.append(_epoch_seconds(case, 0, data, epochs, random_state, min_time))
+        fl_times.append(_epoch_seconds(case, 1, data, epochs, random_state, min_time))
     ratios = [s / f for s, f in zip(sk_times, fl_times, strict=True)]
     return EpochTiming(sk_times, fl_times, ratios)
 

@@ -14,7 +14,7 @@ from ..plot._speedups import speedup_figure
 from ._logistic import format_logistic
 from ._run import BenchResult, CaseResult
 
-__all__ = ["format_report", "format_table", "write_json", "write_png"]
+__all__ = ["format_report", "format_table", "text_table", "write_json", "write_png"]
 
 PLOT_HINT = f"drawing the chart needs matplotlib: {INSTALL_HINT}"
 
@@ -50,6 +50,40 @@ COLUMNS = (
     Column("fl MiB", lambda r: f"{r.fastloss.peak_mib:.1f}"),
 )
 
+#: Shown after ``speedup`` when a case stops on the estimators' own rule.
+EPOCHS_COLUMN = Column("ep sk/fl", lambda r: f"{r.sklearn.n_iter}/{r.fastloss.n_iter}")
+
+
+def _own_stopping(cases: Sequence[CaseResult]) -> bool:
+    """Whether some case kept the estimators' own ``max_iter`` and ``tol``."""
+    return not all(r.case.fixed_epochs for r in cases)
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
+    """Cells in columns two spaces apart, under their headers and a rule.
+
+    Parameters
+    ----------
+    headers : sequence of str
+    rows : sequence of sequences of str
+    right : sequence of bool
+        Whether each column is right-aligned (numbers) or left-aligned.
+
+    Returns
+    -------
+    str
+    """
+    widths = [max(map(len, values)) for values in zip(headers, *rows, strict=True)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            value.rjust(width) if right_aligned else value.ljust(width)
+            for value, width, right_aligned in zip(values, widths, right, strict=True)
+        ).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(headers), rule, *(line(row) for row in rows)])
+
 
 def format_table(cases: Sequence[CaseResult]) -> str:
     """The case results as a plain-text table with aligned columns.
@@ -62,18 +96,14 @@ def format_table(cases: Sequence[CaseResult]) -> str:
     -------
     str
     """
-    cells = [[column.cell(case) for column in COLUMNS] for case in cases]
-    headers = [column.header for column in COLUMNS]
-    widths = [max(map(len, values)) for values in zip(headers, *cells, strict=True)]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(
-            value.rjust(width) if column.right else value.ljust(width)
-            for value, width, column in zip(values, widths, COLUMNS, strict=True)
-        ).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([line(headers), rule, *(line(row) for row in cells)])
+    columns = COLUMNS
+    if _own_stopping(cases):  # the epochs each library ran differ
+        columns = (*COLUMNS[:5], EPOCHS_COLUMN, *COLUMNS[5:])
+    return text_table(
+        [column.header for column in columns],
+        [[column.cell(case) for column in columns] for case in cases],
+        [column.right for column in columns],
+    )
 
 
 def _cold_start_lines(result: BenchResult) -> list[str]:
@@ -141,6 +171,18 @@ def format_report(result: BenchResult) -> str:
         "",
         f"ms/ep: one epoch, (t_{e} - t_1) / {e - 1} with max_iter={e} and 1, tol=None;"
         f" median of {repeat} alternating sk/fl pairs",
+    ]
+    if result.min_time > 0:
+        lines.append(
+            f"  (a fit shorter than {result.min_time:g} s is repeated within each measurement,"
+            " the mean kept)"
+        )
+    if _own_stopping(result.cases):
+        lines.append(
+            "defaults: each estimator's own max_iter and tol (it stops when it converges);"
+            " ms/ep is then one whole fit and ep sk/fl the epochs each library ran"
+        )
+    lines += [
         "speedup: median of the pair-by-pair ratios sk/fl (> 1: fastloss faster)",
         "fl/stream, fl/random: fastloss's epoch over one pass over X in row order / in random"
         " order (dense only)",

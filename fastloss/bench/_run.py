@@ -36,7 +36,8 @@ class CaseResult:
     timing : EpochTiming
     sklearn, fastloss : FitQuality
     floors : Floors or None
-        Memory floors of the case's dense ``X`` (``None`` for sparse data).
+        Memory floors of the case's dense ``X`` (``None`` for sparse data and
+        for a case without fixed epochs).
     shuffle_effect : ShuffleEffect or None
         Block vs full reshuffle over several seeds (block-shuffle cases only).
     """
@@ -102,6 +103,8 @@ class BenchResult:
         the dataset of the suite's multinomial case.
     seconds : float
         Wall time of the whole run.
+    min_time : float
+        Shortest timed measurement (shorter fits were repeated within one).
     """
 
     suite: str
@@ -111,6 +114,7 @@ class BenchResult:
     cold_start: ColdStart | None = None
     logistic: LogisticComparison | None = None
     seconds: float = 0.0
+    min_time: float = 0.0
 
     @property
     def geometric_mean_speedup(self) -> float:
@@ -124,6 +128,7 @@ class BenchResult:
             "suite": self.suite,
             "epochs": self.epochs,
             "repeat": self.repeat,
+            "min_time": self.min_time,
             "seconds": self.seconds,
             "geometric_mean_speedup": self.geometric_mean_speedup if self.cases else None,
             "cases": [c.to_dict() for c in self.cases],
@@ -172,6 +177,10 @@ def progress_bar(done: int, total: int, width: int = 20) -> str:
 #: need a few thousand rows per thread) to load their kernels too.
 WARM_UP_ROWS = 5_000
 
+#: Shortest timed measurement of the ``datasets`` suite, whose bundled
+#: datasets fit in about a millisecond: too short to time one fit at a time.
+DATASETS_MIN_TIME = 0.05
+
 
 def _warm_up(cases: Sequence[Case], random_state: int) -> None:
     """Fit every case's estimators once on a small problem of its kind.
@@ -183,13 +192,19 @@ def _warm_up(cases: Sequence[Case], random_state: int) -> None:
         tiny = DataSpec(
             spec.kind, WARM_UP_ROWS, min(spec.n_features, 50), spec.dtype, min(spec.nnz_per_row, 5)
         )
-        data = make_dataset(tiny, random_state)
+        data = make_dataset(spec if spec.is_bundled else tiny, random_state)
         for estimator in make_estimators(case, 2, random_state):
             quiet_fit(estimator, data.X_train, data.y_train)
 
 
 def run_case(
-    case: Case, data: Dataset, epochs: int, repeat: int, random_state: int, floors: bool
+    case: Case,
+    data: Dataset,
+    epochs: int,
+    repeat: int,
+    random_state: int,
+    floors: bool,
+    min_time: float = 0.0,
 ) -> CaseResult:
     """Measure one case: epoch times, objective, score, memory and floors, and
     for a block-shuffle case its effect on the objective and score.
@@ -201,17 +216,21 @@ def run_case(
         Generated from ``case.data``.
     epochs, repeat, random_state : int
     floors : bool
-        Measure the memory floors (dense data only).
+        Measure the memory floors (dense data and fixed epochs only).
         A block-shuffle case is also fitted with both shuffles for ``repeat``
         seeds from ``random_state`` on (:mod:`._shuffle_effect`).
+    min_time : float, default=0.0
+        Shortest timed measurement (see :func:`fastloss.bench.time_epochs`).
 
     Returns
     -------
     CaseResult
     """
-    timing = time_epochs(case, data, epochs, repeat, random_state)
+    timing = time_epochs(case, data, epochs, repeat, random_state, min_time)
     sk_quality, fl_quality = fit_quality(case, data, epochs, random_state)
-    floor = measure_floors(data.X_train) if floors and case.data.is_dense else None
+    # floors bound an epoch: not a whole fit of a case without fixed epochs
+    floors = floors and case.data.is_dense and case.fixed_epochs
+    floor = measure_floors(data.X_train) if floors else None
     effect = None
     if is_block_case(case):
         seeds = list(range(random_state, random_state + repeat))
@@ -231,13 +250,14 @@ def run(
     cold_cache: bool = True,
     floors: bool = True,
     logistic: bool = True,
+    min_time: float | None = None,
     log: Callable[[str], None] | None = None,
 ) -> BenchResult:
     """Run a benchmark suite.
 
     Parameters
     ----------
-    suite_name : {"quick", "full"}, default="quick"
+    suite_name : {"quick", "full", "datasets"}, default="quick"
     cases : sequence of Case, optional
         Run these instead of the named suite's cases.
     scale : float, default=1.0
@@ -246,7 +266,7 @@ def run(
         ``E``: seconds per epoch are ``(t_E - t_1) / (E - 1)``.
     repeat : int, optional
         Alternating sklearn / fastloss measurement pairs per case; 3 for the
-        quick suite, 5 for the full one.
+        quick and datasets suites, 5 for the full one.
     random_state : int, default=0
         Seeds the data and both estimators.
     cold_start : bool, default=True
@@ -258,6 +278,11 @@ def run(
     logistic : bool, default=True
         Compare multinomial SGD with one-vs-rest SGD and LogisticRegression on
         the data of the first multinomial case, if there is one.
+    min_time : float, optional
+        Shortest timed measurement in seconds: a shorter fit is repeated
+        within each measurement and the mean kept.  By default
+        :data:`DATASETS_MIN_TIME` for the ``datasets`` suite, 0 (one fit per
+        measurement) for the others.
     log : callable, optional
         Called with a progress message as each step starts (see :class:`Progress`).
 
@@ -267,12 +292,14 @@ def run(
     """
     log = log or (lambda message: None)
     if repeat is None:
-        repeat = 3 if suite_name == "quick" else 5
+        repeat = 3 if suite_name in ("quick", "datasets") else 5
     if repeat < 1:
         raise ValueError(f"repeat must be at least 1; got {repeat}.")
+    if min_time is None:
+        min_time = DATASETS_MIN_TIME if suite_name == "datasets" else 0.0
     cases = list(cases) if cases is not None else suite(suite_name, scale)
     start = time.perf_counter()
-    result = BenchResult(suite_name, epochs, repeat)
+    result = BenchResult(suite_name, epochs, repeat, min_time=min_time)
     log(f"warming up {len(cases)} cases (Numba compile or cache load)")
     _warm_up(cases, random_state)
     datasets: dict[DataSpec, Dataset] = {}
@@ -285,7 +312,7 @@ def run(
             f"({case.data.shape_label})"
         )
         result.cases.append(
-            run_case(case, datasets[case.data], epochs, repeat, random_state, floors)
+            run_case(case, datasets[case.data], epochs, repeat, random_state, floors, min_time)
         )
     multinomial = [c for c in cases if c.fastloss_only.get("multi_class") == "multinomial"]
     if logistic and multinomial:

@@ -11,23 +11,22 @@ Three workloads, each at every thread count ``T`` asked for:
   each row, the classes split over ``T`` threads; scikit-learn parallelises its
   one-vs-rest over classes too, so it gets the same ``n_jobs=T``.
 
-Each point is one suite case (:func:`._run.run_case`): alternating pairs of
-``(t_E - t_1) / (E - 1)`` epochs, the ratio taken pair by pair, and one
-untimed fit of each library for the training objective and held-out
-accuracy: parameter mixing changes the single model with ``T``, so the table
-shows what the speed costs.  The command line prints the table as Markdown,
+Each point is one case of a :func:`fastloss.bench.run` call (no floors, no
+cold start): alternating pairs of ``(t_E - t_1) / (E - 1)`` epochs, the ratio
+taken pair by pair, and one untimed fit of each library for the training
+objective and held-out accuracy: parameter mixing changes the single model
+with ``T``, so the table shows what the speed costs.  The command line prints the table as Markdown,
 for ``benchmarks/``.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from ._run import CaseResult, _warm_up, run_case
-from ._suites import Case, Dataset, make_dataset, suite
+from ._run import CaseResult, run
+from ._suites import Case, suite
 
 __all__ = ["ScalingResult", "default_threads", "format_scaling", "run_scaling", "scaling_case"]
 
@@ -169,30 +168,27 @@ def run_scaling(
     -------
     ScalingResult
     """
-    log = log or (lambda message: None)
     threads = list(default_threads() if threads is None else threads)
     if not threads or min(threads) < 1:
         raise ValueError(f"thread counts must be at least 1; got {threads}.")
-    if repeat < 1:
-        raise ValueError(f"repeat must be at least 1; got {repeat}.")
-    start = time.perf_counter()
-    result = ScalingResult(threads, epochs, repeat, os.cpu_count() or 1)
-    log(f"warming up at {threads[-1]} threads (Numba compile or cache load)")
-    _warm_up([scaling_case(w, threads[-1], scale) for w in WORKLOADS], random_state)
-    total, done = len(WORKLOADS) * len(threads), 0
-    for workload in WORKLOADS:
-        data: Dataset | None = None  # one dataset in memory at a time
-        for n_threads in threads:
-            case = scaling_case(workload, n_threads, scale)
-            if data is None:
-                log(f"generating {case.data.kind} {case.data.shape_label}")
-                data = make_dataset(case.data, random_state)
-            done += 1
-            log(f"point {done}/{total}: {workload}, {n_threads} thread(s)")
-            measured = run_case(case, data, epochs, repeat, random_state, floors=False)
-            result.points.append(ScalingPoint(workload, n_threads, measured))
-    result.seconds = time.perf_counter() - start
-    return result
+    points = [(workload, n) for workload in WORKLOADS for n in threads]
+    measured = run(
+        "full",
+        cases=[scaling_case(workload, n, scale) for workload, n in points],
+        epochs=epochs,
+        repeat=repeat,
+        random_state=random_state,
+        cold_start=False,
+        floors=False,
+        logistic=False,
+        log=log,
+    )
+    measured_points = [
+        ScalingPoint(*p, case) for p, case in zip(points, measured.cases, strict=True)
+    ]
+    return ScalingResult(
+        threads, epochs, repeat, os.cpu_count() or 1, measured_points, measured.seconds
+    )
 
 
 def format_scaling(result: ScalingResult) -> str:

@@ -31,6 +31,7 @@ from sklearn.linear_model import SGDClassifier as SkSGDClassifier
 import fastloss
 from fastloss.optim import Adam, AdamW, AMSGrad, Cosine, Momentum, RMSProp
 
+from ._report import text_table
 from ._suites import DataSpec, make_dataset
 
 __all__ = ["SolverResult", "format_time_to_accuracy", "reference_optimum", "time_to_accuracy"]
@@ -211,23 +212,14 @@ def format_time_to_accuracy(results: list[SolverResult], gap: float = TARGET_GAP
     -------
     str
     """
-    rows = [("solver", f"epochs to {gap:g}", "seconds", "final gap")]
-    for r in results:
-        rows.append(
-            (
-                r.name,
-                "not reached" if r.epochs is None else str(r.epochs),
-                "-" if r.seconds is None else f"{r.seconds:.3f}",
-                f"{r.gap:.1e}",
-            )
+    rows = [
+        (
+            r.name,
+            "not reached" if r.epochs is None else str(r.epochs),
+            "-" if r.seconds is None else f"{r.seconds:.3f}",
+            f"{r.gap:.1e}",
         )
-    widths = [max(len(row[k]) for row in rows) for k in range(4)]
-    lines = [
-        "  ".join(
-            cell.ljust(w) if k == 0 else cell.rjust(w)
-            for k, (cell, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in rows
+        for r in results
     ]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
+    headers = ("solver", f"epochs to {gap:g}", "seconds", "final gap")
+    return text_table(headers, rows, (False, True, True, True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import textwrap
 import warnings
 from numbers import Integral, Real
 
@@ -20,16 +21,56 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ..losses import Loss, loss_from_name
 from ..losses._check import check_loss_once
 from ..optim import OPTIMIZERS, Optimizer, Schedule
-from ..optim._resolve import (
-    previous_optimizer_state,
-    resolve_optimizer,
-    saved_optimizer_state,
-)
+from ..optim._resolve import resolve_optimizer
 from ._callbacks import CALLBACK_RUN_ATTRIBUTES
 from ._input import as_kernel_input, check_sparse_structure
-from ._training import LinearState, Settings, model_weights, train
+from ._runners import LinearRunner
+from ._state import TrainingRecord, TrainingState, start_from
+from ._training import Settings, train
 
 MAX_INT = np.iinfo(np.int32).max  # seeds are drawn below it, as scikit-learn does
+
+
+def names_in_docstring(sklearn_losses, fastloss_losses):
+    """Class decorator: fill the docstring's ``{sklearn_losses}``,
+    ``{fastloss_losses}`` and ``{optimizers}`` with the registered names (each
+    paragraph re-wrapped), so that a new loss or optimizer class needs no edit
+    of the estimators (docs/developer/architecture.rst)."""
+    names = {
+        "{sklearn_losses}": sklearn_losses,
+        "{fastloss_losses}": fastloss_losses,
+        "{optimizers}": OPTIMIZERS,
+    }
+
+    def indent(line):
+        return len(line) - len(line.lstrip(" "))
+
+    def fill(block):
+        text = " ".join(line.strip() for line in block)
+        for marker, registry in names.items():
+            text = text.replace(marker, ", ".join(f'"{name}"' for name in registry))
+        margin = " " * indent(block[0])
+        return textwrap.fill(text, 79, initial_indent=margin, subsequent_indent=margin)
+
+    def decorate(cls):
+        lines = cls.__doc__.split("\n")
+        for i, line in enumerate(lines):
+            if not any(marker in line for marker in names):
+                continue
+
+            def same(k, line=line):  # a line of the marker's paragraph
+                return 0 <= k < len(lines) and lines[k].strip() and indent(lines[k]) == indent(line)
+
+            start, end = i, i + 1
+            while same(start - 1):
+                start -= 1
+            while same(end):
+                end += 1
+            lines[start:end] = fill(lines[start:end]).split("\n")
+        cls.__doc__ = "\n".join(lines)
+        return cls
+
+    return decorate
 
 
 def atomic_fit(method):
@@ -164,11 +205,23 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
             )
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
-        resolve_optimizer(self)  # raises for unsupported combinations
+        self._optimizer_config()  # raises for unsupported combinations
+
+    def _optimizer_config(self):
+        """``optim.resolve_optimizer`` of this estimator's parameters."""
+        return resolve_optimizer(
+            self.optimizer,
+            self.learning_rate,
+            eta0=self.eta0,
+            power_t=self.power_t,
+            alpha=self.alpha,
+            batch_size=self.batch_size,
+            average=self.average,
+        )
 
     def _settings(self, loss: Loss, max_iter: int) -> Settings:
         l1_ratio = {"l2": 0.0, "l1": 1.0, None: 0.0}.get(self.penalty, self.l1_ratio)
-        schedule, eta0, power_t, optim = resolve_optimizer(self)
+        schedule, eta0, power_t, optim = self._optimizer_config()
         return Settings(
             loss=loss,
             schedule=schedule,
@@ -187,45 +240,59 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
             optim=optim,
         )
 
-    def _previous_solution(self):
-        """Where a ``partial_fit`` continues from: the last call's weights and step."""
-        return {
-            "t": self.t_,
-            "coef": self._standard_coef,
-            "intercept": self._standard_intercept,
-            "avg_coef": self._average_coef,
-            "avg_intercept": self._average_intercept,
-            "l1_received": self._l1_received,
-            "l1_total": self._l1_total,
-            "opt_state": previous_optimizer_state(self),
-        }
+    def _continued_state(self) -> TrainingState:
+        """Where a ``partial_fit`` continues from: the last call's state, its
+        optimizer state only if the rule is still the same (``set_params`` may
+        have changed it, which starts the rule afresh)."""
+        config = self._optimizer_config()[3]
+        return self._training_state.for_optimizer(
+            None if config is None else config.optimizer._code
+        )
 
-    def _set_solution(self, states, settings, loss, dtype, flat):
-        """Set the fitted attributes from trained states (one per model).
+    def _start(self, n_models, X, coef_init=None, intercept_init=None) -> TrainingState:
+        """Where ``fit`` starts from: zeros, the given values (either alone
+        completed with zeros), or with ``warm_start`` the last fit's weights.
+        ``coef_init`` must reshape to (n_models, n_features)."""
+        if self.warm_start and hasattr(self, "_training_state") and coef_init is None:
+            coef_init = self._training_state.coef
+            intercept_init = self._training_state.intercept
+        n_features = X.shape[1]
+        if coef_init is None and intercept_init is None:
+            return TrainingState.zeros(n_models, n_features, X.dtype)
+        coef = np.zeros((n_models, n_features)) if coef_init is None else coef_init
+        intercept = np.zeros(n_models) if intercept_init is None else intercept_init
+        coef = np.asarray(coef, dtype=X.dtype)
+        intercept = np.asarray(intercept, dtype=np.float64)
+        if coef.size != n_models * n_features:
+            shape = (n_models, n_features) if self._coef_2d else (n_features,)
+            raise ValueError(
+                f"Provided coef_init does not match dataset: expected shape {shape}, "
+                f"got {coef.shape}."
+            )
+        if intercept.size != n_models:
+            raise ValueError(
+                f"Provided intercept_init does not match dataset: expected shape ({n_models},), "
+                f"got {intercept.shape}."
+            )
+        return start_from(coef, intercept, n_models, n_features, X.dtype)
 
-        ``flat``: one model whose ``coef_`` is 1-D (the regressor).
-        """
+    def _set_solution(self, record: TrainingRecord, loss, dtype):
+        """Set the fitted attributes from a training record, all at once."""
+        flat = not self._coef_2d
 
-        def stack(values, as_dtype=dtype):
-            array = np.array(values, dtype=as_dtype)
+        def stack(values):
+            array = np.array(values, dtype=dtype)
             return array[0] if flat and array.ndim == 2 else array
 
-        model = [model_weights(s, settings) for s in states]
-        self._standard_coef = stack([s.coef for s in states])
-        self._standard_intercept = stack([s.intercept for s in states])
-        self._average_coef = stack([s.avg_coef for s in states])
-        self._average_intercept = stack([s.avg_intercept for s in states])
-        self._l1_received = stack([s.l1_received for s in states], np.float64)
-        self._l1_total = stack([s.l1_total for s in states], np.float64)
-        self.coef_ = stack([coef for coef, _ in model])
-        self.intercept_ = stack([intercept for _, intercept in model])
-        self.n_iter_ = max(s.n_iter for s in states)
-        self.t_ = max(s.t for s in states)
+        self._training_state = record.state
+        self.coef_ = stack(record.coef)
+        self.intercept_ = stack(record.intercept)
+        self.n_iter_ = max(record.n_iter)
+        self.t_ = record.state.t
         self.loss_function_ = loss
-        self._optimizer_state, self._optimizer_code = saved_optimizer_state(states, settings)
 
-    def _record_curves(self, states, continued):
-        """Set ``loss_curve_`` and ``validation_scores_`` from trained states.
+    def _record_curves(self, record: TrainingRecord, continued):
+        """Set ``loss_curve_`` and ``validation_scores_`` from a training record.
 
         One-vs-rest curves are averaged over the classes, a class that stopped
         early counting with its last value.  ``continued``: this call went on
@@ -240,14 +307,14 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
             padded = [c + c[-1:] * (n_epochs - len(c)) for c in curves]
             return np.mean(np.array(padded, dtype=np.float64), axis=0)
 
-        losses = per_epoch([s.loss_curve for s in states])
+        losses = per_epoch(record.loss_curves)
         previous = getattr(self, "loss_curve_", None)
         continued = continued and previous is not None
         self.loss_curve_ = np.concatenate([previous, losses]) if continued else losses
-        if not states[0].validation_scores:
+        if not record.validation_scores[0]:
             self.validation_scores_ = None
             return
-        scores = per_epoch([s.validation_scores for s in states])
+        scores = per_epoch(record.validation_scores)
         previous = getattr(self, "validation_scores_", None)
         if continued and previous is not None:
             scores = np.concatenate([previous, scores])
@@ -308,95 +375,34 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
         return np.sort(idx_train).astype(np.int64), np.sort(idx_val)
 
     # --------------------------------------------------------------- training
-    def _train_problems(self, X, problems, settings, train_idx, n_jobs=None, callbacks=None):
-        """Train each ``(y, sample_weight, state, validation_score)`` problem.
+    def _train_problems(self, X, problems, settings, train_idx, start, callbacks=None):
+        """Train each ``(y, sample_weight, validation_score)`` problem, problem
+        ``k`` from model ``k`` of ``start``; returns one record of them all.
 
         ``callbacks``: one ``EpochCallbacks`` (or ``None``) per problem.
 
         Seeds are drawn up front, one per problem, so results do not depend on
         ``n_jobs`` when there are several problems: they run in threads (the
         kernels release the GIL).  A single problem spreads each epoch over
-        ``n_jobs`` threads instead (see ``_training._run_parallel_epoch``).
+        ``n_jobs`` threads instead (``_runners.row_split_epoch``).
         """
         seeds = check_random_state(self.random_state).randint(MAX_INT, size=len(problems))
-        args = [
-            (X, y, sw, train_idx, settings, state, seed, score)
-            for (y, sw, state, score), seed in zip(problems, seeds, strict=True)
-        ]
-        callbacks = callbacks or [None] * len(args)
-        if len(args) == 1:
-            n_threads = effective_n_jobs(n_jobs)
-            return [train(*args[0], n_threads=n_threads, epoch_callbacks=callbacks[0])]
-        if n_jobs in (None, 1):
-            return [train(*a, epoch_callbacks=c) for a, c in zip(args, callbacks, strict=True)]
-        return Parallel(n_jobs=n_jobs, prefer="threads", require="sharedmem")(
-            delayed(train)(*a, epoch_callbacks=c) for a, c in zip(args, callbacks, strict=True)
-        )
+        callbacks = callbacks or [None] * len(problems)
+        n_threads = effective_n_jobs(self.n_jobs) if len(problems) == 1 else 1
+
+        def train_one(k):
+            y, sample_weight, score = problems[k]
+            runner = LinearRunner(X, y, sample_weight, train_idx, settings, start, k, n_threads)
+            scores = None if score is None else [score]
+            return train(runner, settings, seeds[k], scores, [callbacks[k]])
+
+        if len(problems) == 1 or self.n_jobs in (None, 1):
+            records = [train_one(k) for k in range(len(problems))]
+        else:
+            records = Parallel(n_jobs=self.n_jobs, prefer="threads", require="sharedmem")(
+                delayed(train_one)(k) for k in range(len(problems))
+            )
+        return TrainingRecord.concatenate(records)
 
     def _sample_weight(self, sample_weight, X):
         return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-
-
-def initial_states(
-    n_models,
-    n_features,
-    dtype,
-    t=1.0,
-    coef=None,
-    intercept=None,
-    avg_coef=None,
-    avg_intercept=None,
-    l1_received=None,
-    l1_total=None,
-    opt_state=None,
-):
-    """Fresh or continued (copied) states for ``n_models`` linear models.
-
-    ``coef`` / ``avg_coef`` / ``l1_received`` reshape to (n_models, n_features)
-    and ``intercept`` / ``avg_intercept`` / ``l1_total`` to (n_models,); ``t`` is
-    the step counter to continue from; ``opt_state`` (n_models, N_SLOTS,
-    n_features + 1) the optimizer state of the mini-batch kernel.
-    """
-    states = [LinearState.zeros(n_features, dtype, t=t) for _ in range(n_models)]
-    if opt_state is not None and opt_state.shape[0] == n_models:
-        for state, rows in zip(states, opt_state, strict=True):
-            state.opt_state = rows.copy()
-    for values, coef_name, intercept_name in (
-        ((coef, intercept), "coef", "intercept"),
-        ((avg_coef, avg_intercept), "avg_coef", "avg_intercept"),
-        ((l1_received, l1_total), "l1_received", "l1_total"),
-    ):
-        if values[0] is None:
-            continue
-        rows = np.reshape(values[0], (n_models, n_features))
-        offsets = np.reshape(values[1], (n_models,))
-        for state, row, offset in zip(states, rows, offsets, strict=True):
-            getattr(state, coef_name)[:] = row
-            setattr(state, intercept_name, float(offset))
-    return states
-
-
-def check_init(coef_init, intercept_init, n_models, X, coef_shape):
-    """Validate user-given starting values; returns an ``initial_states`` dict.
-
-    Either value alone is completed with zeros; ``coef_shape`` is the shape the
-    estimator documents for ``coef_init``, used in the error message.
-    """
-    if coef_init is None and intercept_init is None:
-        return {}
-    n_features = X.shape[1]
-    coef = np.zeros((n_models, n_features)) if coef_init is None else coef_init
-    intercept = np.zeros(n_models) if intercept_init is None else intercept_init
-    coef = np.asarray(coef, dtype=X.dtype)
-    intercept = np.asarray(intercept, dtype=np.float64)
-    if coef.size != n_models * n_features:
-        raise ValueError(
-            f"Provided coef_init does not match dataset: expected shape {coef_shape}, "
-            f"got {coef.shape}."
-        )
-    if intercept.size != n_models:
-        raise ValueError(
-            f"Provided intercept_init does not match dataset: expected shape ({n_models},), "
-            f"got {intercept.shape}."
-        )
-    return {"coef": coef, "intercept": intercept}

@@ -17,11 +17,13 @@ from ..losses import (
     MulticlassLoss,
 )
 from ..losses._base import TARGET_DOMAINS
-from ._base import BaseSGD, atomic_fit, check_init, initial_states
+from ._base import BaseSGD, atomic_fit, names_in_docstring
 from ._callbacks import fit_callbacks, linear_attributes
 from ._multiclass import resolve_multi_class, train_classes
+from ._state import TrainingState
 
 
+@names_in_docstring(CLASSIFICATION_LOSSES, EXTRA_CLASSIFICATION_LOSSES)
 class SGDClassifier(ClassifierMixin, BaseSGD):
     """Linear classifiers (SVM, logistic regression, ...) trained by SGD.
 
@@ -34,12 +36,9 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
     Parameters
     ----------
     loss : str or Loss, default="hinge"
-        A scikit-learn loss name ("hinge", "log_loss", "modified_huber",
-        "squared_hinge", "perceptron", "squared_error", "huber",
-        "epsilon_insensitive", "squared_epsilon_insensitive"), fastloss's
-        "focal" or "smooth_hinge", or a :class:`fastloss.losses.Loss` object
-        (user-defined ones included), whose parameters are then searchable as
-        ``loss__<name>``.
+        A scikit-learn loss name ({sklearn_losses}), fastloss's {fastloss_losses},
+        or a :class:`fastloss.losses.Loss` object (user-defined ones included),
+        whose parameters are then searchable as ``loss__<name>``.
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
     alpha : float, default=1e-4
         Regularisation strength; also sets the "optimal" learning rate.
@@ -94,11 +93,10 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
     average : bool or int, default=False
         Average the iterates (ASGD); an int ``N`` starts averaging at sample ``N``.
     optimizer : str or Optimizer, default="sgd"
-        Update rule (a fastloss addition): "sgd", "momentum", "nesterov",
-        "adagrad", "rmsprop", "adam", "adamw", "amsgrad", or a
+        Update rule (a fastloss addition): {optimizers}, or a
         :mod:`fastloss.optim` object (searchable as ``optimizer__lr`` ...).
         Its base step size is ``eta0`` unless the object sets ``lr``.  Not
-        combinable with ``average``; see ``docs/optimizers.md``.
+        combinable with ``average``; see ``docs/user_guide/optimizers.rst``.
     batch_size : int, default=1
         Rows per update (a fastloss addition): 1 is scikit-learn's per-sample
         SGD; larger values average the gradient over mini-batches.
@@ -147,6 +145,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
     averaging it over samples; early stopping scores the averaged weights when
     averaging is on; negative ``power_t`` is rejected.
     """
+
+    _coef_2d = True  # one row of coef_ a model (n_models, n_features)
 
     _parameter_constraints: dict = {
         **BaseSGD._parameter_constraints,
@@ -243,11 +243,9 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         check_classification_targets(y)
         classes = np.unique(y)
         self._check_n_classes(classes)
-        if self.warm_start and hasattr(self, "coef_") and coef_init is None:
-            coef_init, intercept_init = self._standard_coef, self._standard_intercept
         n_models = 1 if classes.shape[0] == 2 else classes.shape[0]
-        init = check_init(coef_init, intercept_init, n_models, X, (n_models, X.shape[1]))
-        self._train(X, y, classes, sample_weight, loss, self.max_iter, init)
+        start = self._start(n_models, X, coef_init, intercept_init)
+        self._train(X, y, classes, sample_weight, loss, self.max_iter, start, self.warm_start)
         self._warn_if_not_converged()
         return self
 
@@ -290,8 +288,12 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
                 f"The target label(s) {unseen.tolist()} in y do not exist in the "
                 f"initial classes {self.classes_.tolist()}."
             )
-        init = {} if first_call else self._previous_solution()
-        self._train(X, y, self.classes_, sample_weight, loss, 1, init)
+        if first_call:
+            n_models = 1 if self.classes_.shape[0] == 2 else self.classes_.shape[0]
+            start = TrainingState.zeros(n_models, X.shape[1], X.dtype)
+        else:
+            start = self._continued_state()
+        self._train(X, y, self.classes_, sample_weight, loss, 1, start, not first_call)
         return self
 
     def _check_n_classes(self, classes):
@@ -300,11 +302,11 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
                 f"The number of classes has to be greater than one; got {classes.shape[0]} class"
             )
 
-    def _train(self, X, y, classes, sample_weight, loss, max_iter, init):
+    def _train(self, X, y, classes, sample_weight, loss, max_iter, start, continued):
         """Train one model (binary) or one per class (one-vs-rest) and set attributes.
 
-        ``init`` holds the starting point (see :func:`initial_states`); empty
-        for a fresh start.
+        ``start``: the TrainingState to start from; ``continued``: this call
+        goes on from the last one (its curves are appended).
         """
         given_weight = sample_weight
         sample_weight = self._sample_weight(sample_weight, X)
@@ -334,13 +336,12 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
             # problems below, one per class)
             split = (train_idx, val_idx)
             weights = (given_weight, sample_weight, class_weight)
-            self._train_classes(X, y, classes, weights, loss, settings, split, init)
+            self._train_classes(X, y, classes, weights, loss, settings, split, start, continued)
             return
         if joint:  # on two classes: its binary equivalent
             settings = self._settings(loss.binary_loss(), max_iter)
         positives = [classes[1]] if binary else list(classes)
         n_models = len(positives)
-        states = initial_states(n_models, X.shape[1], X.dtype, **init)
         problems = []
         for k, positive in enumerate(positives):
             is_pos = y == positive
@@ -349,16 +350,16 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
             neg_w = class_weight[0] if binary else 1.0
             sw = sample_weight * np.where(is_pos, pos_w, neg_w)
             score = _accuracy_score_fn(X, target, sw, val_idx) if early else None
-            problems.append((target, sw, states[k], score))
+            problems.append((target, sw, score))
 
         reconstruct = linear_attributes(False, X.dtype, classes_=classes, loss_function_=loss)
         with fit_callbacks(self, X, y, given_weight, n_models, max_iter, reconstruct) as callbacks:
-            states = self._train_problems(X, problems, settings, train_idx, self.n_jobs, callbacks)
-            self._set_solution(states, settings, loss, X.dtype, flat=False)
-            self._record_curves(states, continued="t" in init or self.warm_start)
+            record = self._train_problems(X, problems, settings, train_idx, start, callbacks)
+            self._set_solution(record, loss, X.dtype)
+            self._record_curves(record, continued)
             self.classes_ = classes
 
-    def _train_classes(self, X, y, classes, weights, loss, settings, split, init):
+    def _train_classes(self, X, y, classes, weights, loss, settings, split, start, continued):
         """Train more than two classes with the multi-output kernel and set attributes.
 
         ``weights``: the sample weights as given, as used (class weights not
@@ -381,11 +382,11 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         with fit_callbacks(self, X, y, given_weight, n_models, max_iter, reconstruct) as callbacks:
             if all(c is None for c in callbacks):
                 callbacks = None
-            states = train_classes(
-                self, X, y, classes, sample_weight, class_weight, settings, split, init, callbacks
+            record = train_classes(
+                self, X, y, classes, sample_weight, class_weight, settings, split, start, callbacks
             )
-            self._set_solution(states, settings, loss, X.dtype, flat=False)
-            self._record_curves(states, continued="t" in init or self.warm_start)
+            self._set_solution(record, loss, X.dtype)
+            self._record_curves(record, continued)
             self.classes_ = classes
 
     # ------------------------------------------------------------- prediction

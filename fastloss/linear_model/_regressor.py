@@ -7,10 +7,12 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 
 from ..losses import EXTRA_REGRESSION_LOSSES, REGRESSION_LOSSES, Loss
-from ._base import BaseSGD, atomic_fit, check_init, initial_states
+from ._base import BaseSGD, atomic_fit, names_in_docstring
 from ._callbacks import fit_callbacks, linear_attributes
+from ._state import TrainingState
 
 
+@names_in_docstring(REGRESSION_LOSSES, EXTRA_REGRESSION_LOSSES)
 class SGDRegressor(RegressorMixin, BaseSGD):
     """Linear regression (least squares, Huber, SVR, ...) trained by SGD.
 
@@ -21,11 +23,9 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     Parameters
     ----------
     loss : str or Loss, default="squared_error"
-        "squared_error", "huber", "epsilon_insensitive",
-        "squared_epsilon_insensitive", fastloss's "quantile", "log_cosh",
-        "poisson", "tweedie", "cross_entropy" (default hyperparameters), or a
-        regression :class:`fastloss.losses.Loss` object (searchable as
-        ``loss__<name>``), user-defined ones included.  Predictions are on the
+        A scikit-learn loss name ({sklearn_losses}), fastloss's {fastloss_losses}
+        (default hyperparameters), or a regression :class:`fastloss.losses.Loss`
+        object (searchable as ``loss__<name>``), user-defined ones included.  Predictions are on the
         loss's link scale: ``exp`` for Poisson and Tweedie, ``expit`` for
         cross-entropy.
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
@@ -55,11 +55,10 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     warm_start : bool, default=False
     average : bool or int, default=False
     optimizer : str or Optimizer, default="sgd"
-        Update rule (a fastloss addition): "sgd", "momentum", "nesterov",
-        "adagrad", "rmsprop", "adam", "adamw", "amsgrad", or a
+        Update rule (a fastloss addition): {optimizers}, or a
         :mod:`fastloss.optim` object (searchable as ``optimizer__lr`` ...).
         Its base step size is ``eta0`` unless the object sets ``lr``.  Not
-        combinable with ``average``; see ``docs/optimizers.md``.
+        combinable with ``average``; see ``docs/user_guide/optimizers.rst``.
     batch_size : int, default=1
         Rows per update (a fastloss addition): 1 is scikit-learn's per-sample
         SGD; larger values average the gradient over mini-batches.
@@ -85,6 +84,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     See :class:`fastloss.SGDClassifier` for the deliberate differences from
     scikit-learn.
     """
+
+    _coef_2d = False  # coef_ is 1-D (n_features,)
 
     _parameter_constraints: dict = {
         **BaseSGD._parameter_constraints,
@@ -184,10 +185,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self._check_settings()
         loss = self._resolve_loss()
         X, y = self._validate_Xy(X, y, reset=True, y_numeric=True)
-        if self.warm_start and hasattr(self, "coef_") and coef_init is None:
-            coef_init, intercept_init = self._standard_coef, self._standard_intercept
-        init = check_init(coef_init, intercept_init, 1, X, (X.shape[1],))
-        self._train(X, y, sample_weight, loss, self.max_iter, init)
+        start = self._start(1, X, coef_init, intercept_init)
+        self._train(X, y, sample_weight, loss, self.max_iter, start, self.warm_start)
         self._warn_if_not_converged()
         return self
 
@@ -210,11 +209,14 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self._check_settings(for_partial_fit=True)
         loss = self._resolve_loss()
         X, y = self._validate_Xy(X, y, reset=first_call, y_numeric=True)
-        init = {} if first_call else self._previous_solution()
-        self._train(X, y, sample_weight, loss, 1, init)
+        if first_call:
+            start = TrainingState.zeros(1, X.shape[1], X.dtype)
+        else:
+            start = self._continued_state()
+        self._train(X, y, sample_weight, loss, 1, start, not first_call)
         return self
 
-    def _train(self, X, y, sample_weight, loss, max_iter, init):
+    def _train(self, X, y, sample_weight, loss, max_iter, start, continued):
         given_weight = sample_weight
         sample_weight = self._sample_weight(sample_weight, X)
         y = np.ascontiguousarray(y, dtype=np.float64)
@@ -226,15 +228,12 @@ class SGDRegressor(RegressorMixin, BaseSGD):
             score = _r2_score_fn(X, y, sample_weight, val_idx, loss.link)
         else:
             train_idx, score = np.arange(y.shape[0], dtype=np.int64), None
-        (state,) = initial_states(1, X.shape[1], X.dtype, **init)
-        problem = (y, sample_weight, state, score)
+        problem = (y, sample_weight, score)
         reconstruct = linear_attributes(True, X.dtype, loss_function_=loss)
         with fit_callbacks(self, X, y, given_weight, 1, max_iter, reconstruct) as callbacks:
-            (state,) = self._train_problems(
-                X, [problem], settings, train_idx, self.n_jobs, callbacks
-            )
-            self._set_solution([state], settings, loss, X.dtype, flat=True)
-            self._record_curves([state], continued="t" in init or self.warm_start)
+            record = self._train_problems(X, [problem], settings, train_idx, start, callbacks)
+            self._set_solution(record, loss, X.dtype)
+            self._record_curves(record, continued)
 
     def predict(self, X):
         """Predict with the linear model, on the loss's link scale.

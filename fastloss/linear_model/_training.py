@@ -1,59 +1,29 @@
-"""The epoch loop around the compiled kernels: shuffling, stopping, divergence.
+"""The one training loop: epochs of an epoch runner, stopping, divergence.
 
-An estimator reduces its task to one or more *problems* (a binary
-classification, one class of one-vs-rest, a regression), each a target vector, a
-weight vector and a :class:`LinearState`, and hands them to :func:`train`.  The
-loop over epochs is Python (one kernel call an epoch) so that verbose output,
-early stopping and interruption happen between epochs; the loop over samples
-is compiled.
+An estimator reduces its task to epoch runners (:mod:`._runners`: one linear
+model, or a block of classes trained from one read of each row) and hands each
+to :func:`train`.  The loop over epochs is Python (one compiled epoch a call)
+so that verbose output, early stopping, callbacks and interruption happen
+between epochs; the loop over samples is compiled.  How the pieces fit:
+docs/developer/architecture.rst.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from .._kernels import _layout as L
-from .._kernels import _optim_rules
-from .._kernels._specialise import kernel_for
-from .._kernels.minibatch_epoch import minibatch_epoch_csr, minibatch_epoch_dense
-from .._kernels.sgd_epoch import sgd_epoch_csr, sgd_epoch_dense
 from .._kernels.shuffle import block_order, shuffle_in_place
 from ..losses import Loss
 from ..optim._resolve import OptimConfig
-
-
-@dataclass
-class LinearState:
-    """Trainable state of one linear model; arrays of shape (n_features,)."""
-
-    coef: np.ndarray
-    avg_coef: np.ndarray
-    l1_received: np.ndarray  # float64: L1 penalty each weight has received
-    intercept: float = 0.0
-    avg_intercept: float = 0.0
-    t: float = 1.0
-    l1_total: float = 0.0  # L1 penalty every weight should have received
-    n_iter: int = 0
-    # per epoch of the last train() call: training objective (NaN when the loss
-    # was not computed) and, with early stopping, the validation score
-    loss_curve: list = field(default_factory=list)
-    validation_scores: list = field(default_factory=list)
-    # float64 (N_SLOTS, n_features + 1): the optimizer's state (mini-batch kernel only)
-    opt_state: np.ndarray | None = None
-
-    @classmethod
-    def zeros(cls, n_features, dtype, t=1.0):
-        return cls(
-            np.zeros(n_features, dtype), np.zeros(n_features, dtype), np.zeros(n_features), t=t
-        )
+from ._state import TrainingRecord
 
 
 @dataclass
@@ -119,203 +89,6 @@ class Settings:
             (1.0 - self.l1_ratio) * 0.5 * float(np.square(coef).sum())
             + self.l1_ratio * float(np.abs(coef).sum())
         )
-
-
-def apply_pending_l1(coef, l1_received, l1_total):
-    """``coef`` with every weight's pending cumulative L1 penalty applied (a copy).
-
-    The kernels truncate a weight only when a sample touches it; this is the
-    truncation a touch would apply now (Tsuruoka et al., 2009).
-    """
-    pending_pos = l1_total + l1_received  # l1_received <= 0 for shrunk positive weights
-    pending_neg = l1_total - l1_received
-    return np.where(
-        coef > 0,
-        np.maximum(0.0, coef - pending_pos),
-        np.where(coef < 0, np.minimum(0.0, coef + pending_neg), coef),
-    ).astype(coef.dtype, copy=False)
-
-
-def model_weights(state: LinearState, settings: Settings):
-    """The coefficients the model predicts with: averaged once averaging began,
-    else the current weights with their pending L1 penalty applied."""
-    if settings.average and settings.average <= state.t - 1:
-        return state.avg_coef, state.avg_intercept
-    if settings.penalized and settings.l1_ratio > 0:
-        return apply_pending_l1(state.coef, state.l1_received, state.l1_total), state.intercept
-    return state.coef, state.intercept
-
-
-def _run_epoch(
-    X, y, sample_weight, order, settings, hyper, coef, avg_coef, l1_q, kstate, opt_state=None
-):
-    """One compiled epoch over rows ``order``, updating the arrays in place."""
-    if settings.optim is not None:
-        return _run_minibatch_epoch(
-            X, y, sample_weight, order, settings, hyper, coef, opt_state, kstate
-        )
-    args = (
-        y,
-        sample_weight,
-        order,
-        settings.loss._code,
-        settings.loss_params,
-        hyper,
-        coef,
-        avg_coef,
-        l1_q,
-        kstate,
-    )
-    if sp.issparse(X):
-        # Unsigned views (indices are checked non-negative): Numba then skips the
-        # negative-index wraparound branch on every access, about 20% an epoch.
-        indices, indptr = X.indices.view(np.uint32), X.indptr.view(np.uint32)
-        return kernel_for(sgd_epoch_csr, settings.loss)(X.data, indices, indptr, *args)
-    return kernel_for(sgd_epoch_dense, settings.loss)(X, *args)
-
-
-def _run_minibatch_epoch(X, y, sample_weight, order, settings, hyper, coef, opt_state, kstate):
-    """One epoch of the mini-batch kernel (any optimizer, ``_optim_rules``)."""
-    args = (y, sample_weight, order, settings.loss._code, settings.loss_params, hyper)
-    if sp.issparse(X):
-        indices, indptr = X.indices.view(np.uint32), X.indptr.view(np.uint32)
-        kernel = kernel_for(minibatch_epoch_csr, settings.loss)
-        return kernel(X.data, indices, indptr, *args, coef, opt_state, kstate)
-    return kernel_for(minibatch_epoch_dense, settings.loss)(X, *args, coef, opt_state, kstate)
-
-
-#: What the kernels get for an array they need not read: sample weights that
-#: are all 1 (kernel_weights), labels that travel in the row order (kernel_targets).
-_NOT_READ = np.empty(0)
-
-
-def kernel_weights(sample_weight):
-    """``sample_weight`` as the epoch kernels take it: empty when every weight
-    is 1, so that they read no weights.
-
-    A shuffled epoch is bound by the cache lines it fetches (DESIGN.md), and a
-    sample's weight is one more random line beside its row and target
-    (measured in ``docs/user_guide/performance.rst``).
-    """
-    return sample_weight if (sample_weight != 1.0).any() else _NOT_READ
-
-
-def kernel_targets(y, rows):
-    """``(y, rows)`` as the plain SGD kernels take them (``rows`` from
-    :func:`kernel_rows`).
-
-    When every target is -1 or +1 (binary classification) and the orders are
-    uint32, each row's label is set into bit 31 of its entry (``_layout.LABEL_BIT``)
-    and ``y`` is empty: the kernels read the label from the order, which they
-    read in sequence anyway, instead of one random cache line of ``y`` a
-    sample (measured in ``docs/user_guide/performance.rst``).
-    """
-    if rows.dtype != np.uint32 or rows.shape[0] == 0 or rows.max() > L.ROW_BITS:
-        return y, rows
-    positive = y == 1.0
-    if not (positive | (y == -1.0)).all():
-        return y, rows
-    packed = np.where(positive[rows], L.LABEL_BIT, np.uint32(0))  # no float64 y[rows]
-    packed |= rows
-    return _NOT_READ, packed
-
-
-def kernel_rows(train_idx, n_samples):
-    """``train_idx`` as the epoch kernels take their row orders: uint32, or
-    int64 from 2**32 rows on.
-
-    Half the bytes of int64: the swaps of a full shuffle of 500,000 rows then
-    stay in a core's L2 cache (2 MB), the epoch streams half as much order, and
-    an unsigned row index needs no negative-index branch (measured in
-    ``docs/user_guide/performance.rst``).
-    """
-    dtype = np.uint32 if n_samples <= np.iinfo(np.uint32).max else np.int64
-    return train_idx.astype(dtype, copy=False)
-
-
-#: Fewest rows per thread for which a parallel epoch is worth its overhead.
-MIN_ROWS_PER_THREAD = 2_000
-
-
-def thread_weights(coef, avg_coef, l1_q, hyper, n_threads):
-    """The ``(coef, avg_coef, l1_q)`` each of ``n_threads`` threads trains in a
-    row-split epoch.
-
-    Thread 0 trains the arrays themselves, every other thread private copies
-    of those the epoch writes: ``coef`` always, ``avg_coef`` once averaging or
-    L1 is on, ``l1_q`` once L1 is on (the kernels' own conditions, read from
-    ``hyper``).  The rest are shared, only read.  At 100,000 features, copies
-    of all three for every thread and their ``np.mean`` had cost 3.3 ms of a
-    45 ms ``n_jobs=2`` epoch (``docs/user_guide/performance.rst``).
-    """
-    l1 = hyper[L.H_L1] * hyper[L.H_ALPHA] > 0.0
-    written = (True, l1 or hyper[L.H_AVERAGE_START] > 0.0, l1)
-    arrays = (coef, avg_coef, l1_q)
-
-    def private():
-        return tuple(a.copy() if w else a for a, w in zip(arrays, written, strict=True))
-
-    return [arrays] + [private() for _ in range(n_threads - 1)]
-
-
-def mix_weights(per_thread):
-    """Average the threads' weights into thread 0's arrays (the originals), in
-    place: the sum in thread order, then a division, as ``np.mean(axis=0)``
-    computes it.  Arrays the threads shared are left as they are."""
-    for k, first in enumerate(per_thread[0]):
-        others = [weights[k] for weights in per_thread[1:] if weights[k] is not first]
-        if others:
-            for other in others:
-                first += other
-            first /= len(per_thread)
-
-
-def thread_results(futures, while_waiting=None):
-    """The futures' results, in order; ``while_waiting()`` runs as soon as the
-    first is done, on the core its thread left idle while the others finish."""
-    if while_waiting is not None:
-        wait(futures, return_when=FIRST_COMPLETED)
-        while_waiting()
-    return [f.result() for f in futures]
-
-
-def _run_parallel_epoch(
-    pool,
-    n_threads,
-    X,
-    y,
-    sample_weight,
-    order,
-    settings,
-    hyper,
-    state,
-    l1_q,
-    kstate,
-    while_waiting=None,
-):
-    """One epoch split over threads, each on its own copy of the weights.
-
-    Thread k runs plain SGD over the k-th contiguous part of ``order`` from the
-    same starting point; the copies are then averaged (parameter mixing, as in
-    Zinkevich et al., 2010).  Private copies scale where a shared, lock-free
-    weight vector does not (both cores would write the same cache lines every
-    sample).  Every thread's step counter starts at the same ``t`` and advances
-    by its share of the rows.  ``while_waiting``: see :func:`thread_results`.
-    """
-    parts = np.array_split(order, n_threads)
-    weights = thread_weights(state.coef, state.avg_coef, l1_q, hyper, n_threads)
-    kstates = [kstate.copy() for _ in parts]
-    futures = [
-        pool.submit(_run_epoch, X, y, sample_weight, part, settings, hyper, *w, ks)
-        for part, w, ks in zip(parts, weights, kstates, strict=True)
-    ]
-    loss_sum = sum(thread_results(futures, while_waiting))
-    mix_weights(weights)
-    states = np.array(kstates)
-    kstate[:] = states.mean(axis=0)
-    kstate[L.S_T] = states[:, L.S_T].max()
-    kstate[L.S_N_CLIPS] = states[:, L.S_N_CLIPS].sum()
-    return loss_sum
 
 
 #: Rows per block of ``shuffle="block"``: 64 rows of 100 float64 features are
@@ -413,15 +186,6 @@ def check_divergence(epoch: int, settings: Settings, n_clips: float, finite: boo
         raise _diverged(epoch, "a coefficient, intercept or the loss is not finite")
 
 
-def _all_finite(state):
-    return (
-        np.isfinite(state.intercept)
-        and np.isfinite(state.avg_intercept)
-        and np.isfinite(state.coef).all()
-        and np.isfinite(state.avg_coef).all()
-    )
-
-
 def _diverged(epoch, what):
     return ValueError(
         f"Floating-point under-/overflow occurred at epoch #{epoch} ({what}): "
@@ -431,59 +195,43 @@ def _diverged(epoch, what):
     )
 
 
-def train(
-    X,
-    y,
-    sample_weight,
-    train_idx,
-    settings,
-    state,
-    seed,
-    validation_score=None,
-    n_threads=1,
-    epoch_callbacks=None,
-):
-    """Train one linear model in place for up to ``settings.max_iter`` epochs.
+def train(runner, settings, seed, validation_scores=None, callbacks=None, criteria=None):
+    """Train ``runner``'s models for up to ``settings.max_iter`` epochs.
 
     Parameters
     ----------
-    X : ndarray (n_samples, n_features) C-contiguous, or CSR with int32 indices
-    y, sample_weight : float64 (n_samples,)
-    train_idx : int64 (n_train,)
-        Rows to learn from (the rest is the validation set).
+    runner : epoch runner (:mod:`._runners`)
+        Trained in place.  On an exception it is left half-trained; the state
+        it started from is untouched.
     settings : Settings
-    state : LinearState
-        Updated in place; on an exception it is left half-trained, so callers
-        pass a copy of anything they must keep.
     seed : int
-        Seed of this problem's shuffling.
-    validation_score : callable (coef, intercept) -> float, optional
-        With it, stop when the validation score stops improving by ``tol``;
-        without it, when the training objective stops decreasing by ``tol``.
-    n_threads : int, default=1
-        Threads for each epoch (see :func:`_run_parallel_epoch`); used only when
-        every thread gets at least ``MIN_ROWS_PER_THREAD`` rows.
-    epoch_callbacks : EpochCallbacks, optional
-        scikit-learn callbacks to run around every epoch (see
-        :mod:`fastloss.linear_model._callbacks`); a callback asking to stop ends
-        training after the epoch.
+        Seed of the shuffling, shared by all of ``runner``'s models.
+    validation_scores : list of callable (coef, intercept) -> float, optional
+        One a criterion: with them, a criterion stops when its validation
+        score stops improving by ``tol``; without, when its training objective
+        stops decreasing by ``tol``.
+    callbacks : list of EpochCallbacks or None, optional
+        One a criterion: scikit-learn callbacks to run around each of its
+        epochs (:mod:`._callbacks`); a callback asking to stop stops it.
+    criteria : list of list of int, optional
+        Models that share a stopping criterion, e.g. ``[[0], [1], [2]]`` for
+        one-vs-rest classes that each stop on their own (as trained alone),
+        ``[[0, 1, 2]]`` for a joint multiclass loss; a stopped criterion's models
+        are frozen while the others go on.  Default: one for all models.
+        Validation scores and callbacks of a criterion of one model get its
+        ``(coef, intercept)``; of several, the stacked (n_models, n_features)
+        and (n_models,) arrays.
+
+    Returns
+    -------
+    TrainingRecord
     """
-    n_threads = min(n_threads, train_idx.shape[0] // MIN_ROWS_PER_THREAD)
-    if settings.optim is not None:
-        # the mini-batch kernel runs one model serially (n_jobs still spreads
-        # one-vs-rest classes over threads)
-        n_threads = 1
-        if state.opt_state is None:
-            state.opt_state = np.zeros((_optim_rules.N_SLOTS, state.coef.shape[0] + 1))
-    train_idx = kernel_rows(train_idx, X.shape[0])
-    if settings.optim is None:  # the plain SGD kernels (the mini-batch one reads y)
-        y, train_idx = kernel_targets(y, train_idx)
-    args = (X, y, kernel_weights(sample_weight), train_idx, settings, state, seed)
-    args += (validation_score, epoch_callbacks)
-    if n_threads > 1:
-        with epoch_threads(n_threads) as pool:
-            return _train(*args, pool, n_threads)
-    return _train(*args, None, 1)
+    if criteria is None:
+        criteria = [list(range(runner.n_models))]
+    if runner.n_threads > 1:
+        with epoch_threads(runner.n_threads) as pool:
+            return _train(runner, settings, seed, validation_scores, callbacks, criteria, pool)
+    return _train(runner, settings, seed, validation_scores, callbacks, criteria, None)
 
 
 @contextmanager
@@ -495,94 +243,89 @@ def epoch_threads(n_threads: int) -> Iterator[ThreadPoolExecutor]:
         yield pool
 
 
-def _train(
-    X,
-    y,
-    sample_weight,
-    train_idx,
-    settings,
-    state,
-    seed,
-    validation_score,
-    epoch_callbacks,
-    pool,
-    n_threads,
-):
-    orders = EpochOrders(np.random.default_rng(seed), train_idx, settings.shuffle)
-    kstate = np.zeros(L.S_SIZE)
-    kstate[[L.S_INTERCEPT, L.S_AVG_INTERCEPT, L.S_T, L.S_L1_U]] = (
-        state.intercept,
-        state.avg_intercept,
-        state.t,
-        state.l1_total,
-    )
-    # the cumulative L1 penalty carries over between partial_fit calls, so that
-    # partial_fit over chunks equals one epoch of fit
-    l1_q = state.l1_received
-    hyper = settings.hyper(settings.eta0)
-    rule = StoppingRule(settings, maximize=validation_score is not None)
-    loss_computed = hyper[L.H_COMPUTE_LOSS] != 0.0
-    n_train = train_idx.shape[0]
+def _criterion_model(runner, models):
+    """What a criterion's score and callbacks see: one model's ``(coef,
+    intercept)``, or several models' stacked."""
+    weights = [runner.model(m) for m in models]
+    if len(weights) == 1:
+        return weights[0], weights
+    return (np.array([w[0] for w in weights]), np.array([w[1] for w in weights])), weights
+
+
+def _train(runner, settings, seed, validation_scores, callbacks, criteria, pool):
+    orders = EpochOrders(np.random.default_rng(seed), runner.rows, settings.shuffle)
+    rules = [StoppingRule(settings, maximize=validation_scores is not None) for _ in criteria]
+    active = [True] * len(criteria)
+    curves = [[] for _ in criteria]
+    scores = [[] for _ in criteria]
+    n_iter = np.zeros(runner.n_models, dtype=np.int64)
+    loss_computed = settings.tol is not None or settings.verbose > 0
+    n_train = runner.rows.shape[0]
+    single = runner.n_models == 1
     t_start = time.perf_counter()
-    epoch = 0
     for epoch in range(1, settings.max_iter + 1):
         if settings.verbose:
             print(f"-- Epoch {epoch}")
-        if epoch_callbacks is not None:
-            epoch_callbacks.begin()
+        training = [c for c, on in enumerate(active) if on]
+        if callbacks is not None:
+            for c in training:
+                if callbacks[c] is not None:
+                    callbacks[c].begin()
         order = orders.next()
-        if pool is not None:
-            next_order = orders.prepare if epoch < settings.max_iter else None
-            loss_sum = _run_parallel_epoch(
-                pool, n_threads, X, y, sample_weight, order, settings, hyper, state, l1_q, kstate,
-                while_waiting=next_order,
-            )  # fmt: skip
-        else:
-            loss_sum = _run_epoch(
-                X,
-                y,
-                sample_weight,
-                order,
-                settings,
-                hyper,
-                state.coef,
-                state.avg_coef,
-                l1_q,
-                kstate,
-                state.opt_state,
-            )
-        state.intercept = kstate[L.S_INTERCEPT]
-        state.avg_intercept, state.t = kstate[L.S_AVG_INTERCEPT], kstate[L.S_T]
-        state.l1_total = kstate[L.S_L1_U]
-        finite = np.isfinite(loss_sum) and _all_finite(state)
-        check_divergence(epoch, settings, kstate[L.S_N_CLIPS], finite)
+        next_order = orders.prepare if epoch < settings.max_iter else None
+        loss_sums = runner.run(order, pool, next_order)
+        for c in training:
+            n_iter[criteria[c]] = epoch
+        finite = np.isfinite(loss_sums).all() and runner.finite()
+        check_divergence(epoch, settings, runner.n_clips(), finite)
 
-        coef, intercept = model_weights(state, settings)
-        avg_loss = loss_sum / n_train if loss_computed else np.nan
-        objective = avg_loss + settings.penalty(coef)
-        state.loss_curve.append(objective)
-        report = f"Avg. loss: {avg_loss:f}, Objective: {objective:f}"
-        if validation_score is not None:
-            score = validation_score(coef, intercept)
-            state.validation_scores.append(score)
-            report += f", Validation score: {score:f}"
-        action = rule.update(score if validation_score is not None else objective)
-        if settings.verbose:
+        for c in training:
+            (coef, intercept), weights = _criterion_model(runner, criteria[c])
+            loss = sum(loss_sums[m] for m in criteria[c]) if loss_computed else np.nan
+            objective = loss / n_train + sum(settings.penalty(w[0]) for w in weights)
+            curves[c].append(objective)
+            report = f"Avg. loss: {loss / n_train:f}, Objective: {objective:f}"
+            if validation_scores is not None:
+                score = validation_scores[c](coef, intercept)
+                scores[c].append(score)
+                report += f", Validation score: {score:f}"
+            action = rules[c].update(score if validation_scores is not None else objective)
+            if single and settings.verbose:
+                print(
+                    f"Norm: {np.linalg.norm(coef):.2f}, NNZs: {np.count_nonzero(coef)}, "
+                    f"Bias: {intercept:.6f}, T: {epoch * n_train}, {report}"
+                )
+                print(f"Total training time: {time.perf_counter() - t_start:.2f} seconds.")
+            if callbacks is not None and callbacks[c] is not None:
+                if callbacks[c].end(coef, intercept):
+                    action = "stop"
+            for m in criteria[c]:
+                if action == "decay":
+                    runner.set_eta0(m, rules[c].eta0)
+                elif action == "stop":
+                    runner.stop(m)
+            active[c] = action != "stop"
+        if not single and settings.verbose:
+            still = sum(len(criteria[c]) for c, on in enumerate(active) if on)
             print(
-                f"Norm: {np.linalg.norm(coef):.2f}, NNZs: {np.count_nonzero(coef)}, "
-                f"Bias: {intercept:.6f}, T: {epoch * n_train}, {report}"
+                f"Classes still training: {still}, "
+                f"T: {epoch * n_train}, Avg. loss: {loss_sums.sum() / n_train:f}"
             )
             print(f"Total training time: {time.perf_counter() - t_start:.2f} seconds.")
-        if epoch_callbacks is not None and epoch_callbacks.end(coef, intercept):
-            break
-        if action == "decay":
-            hyper[L.H_ETA0] = rule.eta0
-        elif action == "stop":
+        if not any(active):
             if settings.verbose:
                 print(
                     f"Convergence after {epoch} epochs took "
                     f"{time.perf_counter() - t_start:.2f} seconds"
                 )
             break
-    state.n_iter = epoch
-    return state
+
+    record = TrainingRecord(runner.state(), n_iter=n_iter.tolist())
+    for m in range(runner.n_models):
+        coef, intercept = runner.model(m)
+        record.coef.append(coef)
+        record.intercept.append(intercept)
+    for c, models in enumerate(criteria):
+        record.loss_curves.extend([curves[c]] * len(models))
+        record.validation_scores.extend([scores[c]] * len(models))
+    return record

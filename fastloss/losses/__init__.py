@@ -4,13 +4,16 @@ Every loss has ``loss(y_true, raw_prediction)`` (per sample),
 ``gradient(y_true, raw_prediction)`` and ``__call__(y_true, raw_prediction,
 sample_weight=None)`` (weighted mean), and ``get_params`` / ``set_params``.
 
+Each built-in loss class carries its ``name`` (the string the estimators
+accept); the name registries below are built from the classes.
+
 Users write their own loss by subclassing :class:`Loss` with two static
 methods, ``sample_loss(y, p, ...)`` and ``sample_derivative(y, p, ...)`` (see
-its docstring and docs/losses.md); :func:`check_loss` compares a loss's
+its docstring and docs/user_guide/custom_losses.rst); :func:`check_loss` compares a loss's
 derivative with finite differences.
 """
 
-from ._base import Loss
+from ._base import Loss, named_losses
 from ._check import LossCheckReport, check_loss
 from ._classification import (
     FocalLoss,
@@ -66,41 +69,30 @@ __all__ = [
     "loss_from_name",
 ]
 
+_BY_NAME = {cls.name: cls for cls in named_losses()}
+
+
+def _names(sklearn: bool, classification: bool) -> dict:
+    return {
+        name: cls
+        for name, cls in _BY_NAME.items()
+        if cls.sklearn_name == sklearn and cls.is_classification == classification
+    }
+
+
 #: scikit-learn's loss names for regression, each with its fastloss class.
-REGRESSION_LOSSES = {
-    "squared_error": SquaredError,
-    "huber": Huber,
-    "epsilon_insensitive": EpsilonInsensitive,
-    "squared_epsilon_insensitive": SquaredEpsilonInsensitive,
-}
+REGRESSION_LOSSES = _names(sklearn=True, classification=False)
 
 #: scikit-learn's loss names for ``SGDClassifier`` (which also accepts the
 #: regression losses, applied to targets in {-1, +1}).
-CLASSIFICATION_LOSSES = {
-    "hinge": Hinge,
-    "squared_hinge": SquaredHinge,
-    "perceptron": Perceptron,
-    "log_loss": LogLoss,
-    "modified_huber": ModifiedHuber,
-    **REGRESSION_LOSSES,
-}
-
+CLASSIFICATION_LOSSES = {**_names(sklearn=True, classification=True), **REGRESSION_LOSSES}
 
 #: fastloss's own loss names for ``SGDRegressor`` (default hyperparameters; pass
 #: an object to set them).
-EXTRA_REGRESSION_LOSSES = {
-    "quantile": Quantile,
-    "log_cosh": LogCosh,
-    "poisson": Poisson,
-    "tweedie": Tweedie,
-    "cross_entropy": CrossEntropy,
-}
+EXTRA_REGRESSION_LOSSES = _names(sklearn=False, classification=False)
 
 #: fastloss's own loss names for ``SGDClassifier``.
-EXTRA_CLASSIFICATION_LOSSES = {
-    "focal": FocalLoss,
-    "smooth_hinge": SmoothHinge,
-}
+EXTRA_CLASSIFICATION_LOSSES = _names(sklearn=False, classification=True)
 
 
 def loss_from_name(name: str, epsilon: float = 0.1) -> Loss:
@@ -109,8 +101,15 @@ def loss_from_name(name: str, epsilon: float = 0.1) -> Loss:
     ``epsilon`` goes to the losses that have one (``huber``,
     ``epsilon_insensitive``, ``squared_epsilon_insensitive``), as the
     ``epsilon`` parameter of scikit-learn's SGD estimators does.
+
+    Raises
+    ------
+    ValueError
+        For a name no built-in loss carries.
     """
-    cls = {**CLASSIFICATION_LOSSES, **EXTRA_CLASSIFICATION_LOSSES, **EXTRA_REGRESSION_LOSSES}[name]
-    if name in ("huber", "epsilon_insensitive", "squared_epsilon_insensitive"):
+    cls = _BY_NAME.get(name)
+    if cls is None:
+        raise ValueError(f"Unknown loss {name!r}; the loss names are {sorted(_BY_NAME)}.")
+    if "epsilon" in cls._get_param_names():
         return cls(epsilon=epsilon)
     return cls()

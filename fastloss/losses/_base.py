@@ -7,10 +7,16 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 
-from .._kernels._specialise import kernel_for
-from . import _scalar
+from .._kernels import _layout as L
+from .._kernels import _loss_switch
 from ._link import IDENTITY, IdentityLink
+from ._user import kernel_for
+
+#: What every hyperparameter of a user-defined loss must be: it reaches the
+#: compiled loss as a float64.
+FINITE_REAL = Interval(Real, -np.inf, np.inf, closed="neither")
 
 #: Target domains a loss can declare, with how to state them in an error.
 TARGET_DOMAINS = {
@@ -32,9 +38,11 @@ class Loss(BaseEstimator):
     compiled pair by an integer code (``_code``) and pass their
     hyperparameters as a float64 array (:meth:`_kernel_params`).
 
-    Subclasses set ``_code``, ``is_classification`` and ``link``, and
-    override :meth:`_kernel_params` and :meth:`_validate` when they have
-    hyperparameters.
+    Built-in subclasses set ``name`` (the string estimators accept; the
+    registries of :mod:`fastloss.losses` are built from it), ``_code``,
+    ``is_classification`` and ``link``, and when they have hyperparameters
+    ``_parameter_constraints`` (scikit-learn's, checked by :meth:`_validate`)
+    and :meth:`_kernel_params`.
 
     **Your own loss.**  Subclass ``Loss``, take the hyperparameters as
     ``__init__`` arguments (stored verbatim, as in any scikit-learn
@@ -63,12 +71,20 @@ class Loss(BaseEstimator):
     "unit_interval") to have targets checked, and ``link`` (e.g.
     ``LogitLink()``) for probabilities or predictions on another scale.  The
     kernels are compiled for the class once per process; changing
-    hyperparameters recompiles nothing.  :func:`fastloss.losses.check_loss`
-    compares the derivative with finite differences (estimators run it before
-    fitting).
+    hyperparameters recompiles nothing.  Each hyperparameter must be a finite
+    real number unless the class states its own ``_parameter_constraints``
+    (scikit-learn's format).  :func:`fastloss.losses.check_loss` compares the
+    derivative with finite differences (estimators run it before fitting).
     """
 
-    _code: ClassVar[int] = _scalar.USER_DEFINED
+    _code: ClassVar[int] = L.USER_DEFINED
+    #: The string that selects a built-in loss in an estimator's ``loss``
+    #: parameter; ``None`` for the losses no string selects.
+    name: ClassVar[str | None] = None
+    #: Whether ``name`` is one of scikit-learn's SGD loss names too.
+    sklearn_name: ClassVar[bool] = False
+    #: scikit-learn's parameter constraints of the hyperparameters.
+    _parameter_constraints: ClassVar[dict] = {}
     #: Binary classification losses take targets in {-1, +1}.
     is_classification: ClassVar[bool] = False
     #: One of TARGET_DOMAINS; ``None`` means "binary" for classification
@@ -98,21 +114,21 @@ class Loss(BaseEstimator):
         return np.zeros(1)
 
     def _validate(self) -> None:
-        """Raise ``ValueError`` for invalid hyperparameters."""
-        if not self._is_user_defined() and self._code == _scalar.USER_DEFINED:
+        """Raise ``ValueError`` for invalid hyperparameters (scikit-learn's
+        ``InvalidParameterError``), ``TypeError`` for a class that is no loss."""
+        constraints = self._parameter_constraints
+        if self._is_user_defined():
+            names = self._hyperparameter_names()
+            constraints = {**dict.fromkeys(names, [FINITE_REAL]), **constraints}
+        elif self._code == L.USER_DEFINED:
             raise TypeError(
                 f"{type(self).__name__} subclasses Loss but defines no compiled loss: "
                 "give it the static methods sample_loss(y, p, ...) and "
                 "sample_derivative(y, p, ...) (see help(fastloss.losses.Loss))."
             )
-        if self._is_user_defined():
-            for name in self._hyperparameter_names():
-                value = getattr(self, name)
-                if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
-                    raise ValueError(
-                        f"{type(self).__name__}: hyperparameter {name} must be a finite "
-                        f"real number (it reaches the compiled loss as float64); got {value!r}."
-                    )
+        validate_parameter_constraints(
+            constraints, self.get_params(deep=False), caller_name=type(self).__name__
+        )
 
     def _target_domain(self) -> str:
         if self.target_domain is not None:
@@ -184,7 +200,7 @@ class Loss(BaseEstimator):
         """
         y, p = self._prepare(y_true, raw_prediction)
         out = np.empty_like(y)
-        kernel_for(_scalar.loss_array, self)(self._code, y, p, self._kernel_params(), out)
+        kernel_for(_loss_switch.loss_array, self)(self._code, y, p, self._kernel_params(), out)
         return out
 
     def gradient(self, y_true, raw_prediction) -> np.ndarray:
@@ -201,7 +217,8 @@ class Loss(BaseEstimator):
         """
         y, p = self._prepare(y_true, raw_prediction)
         out = np.empty_like(y)
-        kernel_for(_scalar.derivative_array, self)(self._code, y, p, self._kernel_params(), out)
+        kernel = kernel_for(_loss_switch.derivative_array, self)
+        kernel(self._code, y, p, self._kernel_params(), out)
         return out
 
     def __call__(self, y_true, raw_prediction, sample_weight=None) -> float:
@@ -238,3 +255,23 @@ def check_scores(y: np.ndarray, p: np.ndarray) -> None:
         )
     if np.isnan(p).any():
         raise ValueError("raw_prediction contains NaN; the model producing it diverged.")
+
+
+def named_losses() -> list[type[Loss]]:
+    """The built-in loss classes that carry a ``name``, in definition order.
+
+    Found among the subclasses of :class:`Loss` defined in ``fastloss.losses``
+    (so a user's subclass that sets ``name`` registers nothing); a name given
+    to two classes is a bug, reported at import.
+    """
+    found, seen, pending = [], {}, list(Loss.__subclasses__())
+    while pending:
+        cls = pending.pop(0)
+        pending[:0] = cls.__subclasses__()
+        name = cls.__dict__.get("name")
+        if isinstance(name, str) and cls.__module__.startswith(f"{__package__}."):
+            if name in seen:
+                raise RuntimeError(f"{cls.__name__} and {seen[name].__name__} share {name!r}.")
+            seen[name] = cls
+            found.append(cls)
+    return found

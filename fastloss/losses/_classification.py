@@ -5,20 +5,14 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval
 
-from . import _scalar
+from .._kernels import _layout as L
 from ._base import Loss
 from ._link import CLIPPED_LINEAR, LOGIT
 
-
-def _check_real(owner, name, value, low=None, low_inclusive=True):
-    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
-        raise ValueError(
-            f"{type(owner).__name__}: {name} must be a finite real number; got {value!r}."
-        )
-    if low is not None and (value < low or (value == low and not low_inclusive)):
-        op = ">=" if low_inclusive else ">"
-        raise ValueError(f"{type(owner).__name__}: {name} must be {op} {low}; got {value!r}.")
+#: A finite real number >= 0 (the widths and exponents of the losses).
+NON_NEGATIVE = Interval(Real, 0.0, np.inf, closed="left")
 
 
 class Hinge(Loss):
@@ -37,14 +31,14 @@ class Hinge(Loss):
     classifier; it is scikit-learn's default ``loss="hinge"``.
     """
 
-    _code = _scalar.HINGE
+    name = "hinge"
+    sklearn_name = True
+    _code = L.HINGE
     is_classification = True
+    _parameter_constraints = {"threshold": [NON_NEGATIVE]}
 
     def __init__(self, threshold: float = 1.0):
         self.threshold = threshold
-
-    def _validate(self):
-        _check_real(self, "threshold", self.threshold, low=0.0)
 
     def _kernel_params(self):
         return np.array([float(self.threshold)])
@@ -59,10 +53,10 @@ class Perceptron(Hinge):
     ``loss="perceptron"``.
     """
 
-    def __init__(self):
-        pass
+    name = "perceptron"
+    sklearn_name = True
 
-    def _validate(self):
+    def __init__(self):
         pass
 
     def _kernel_params(self):
@@ -83,14 +77,14 @@ class SquaredHinge(Loss):
     hinge; penalises large violations quadratically (less robust to outliers).
     """
 
-    _code = _scalar.SQUARED_HINGE
+    name = "squared_hinge"
+    sklearn_name = True
+    _code = L.SQUARED_HINGE
     is_classification = True
+    _parameter_constraints = {"threshold": [NON_NEGATIVE]}
 
     def __init__(self, threshold: float = 1.0):
         self.threshold = threshold
-
-    def _validate(self):
-        _check_real(self, "threshold", self.threshold, low=0.0)
 
     def _kernel_params(self):
         return np.array([float(self.threshold)])
@@ -106,7 +100,9 @@ class LogLoss(Loss):
     exactly ``1e6`` or ``0``.  scikit-learn's ``loss="log_loss"``.
     """
 
-    _code = _scalar.LOG
+    name = "log_loss"
+    sklearn_name = True
+    _code = L.LOG
     is_classification = True
     link = LOGIT
 
@@ -122,7 +118,9 @@ class ModifiedHuber(Loss):
     ``loss="modified_huber"``.
     """
 
-    _code = _scalar.MODIFIED_HUBER
+    name = "modified_huber"
+    sklearn_name = True
+    _code = L.MODIFIED_HUBER
     is_classification = True
     link = CLIPPED_LINEAR
 
@@ -146,14 +144,13 @@ class SmoothHinge(Loss):
     misclassified samples.
     """
 
-    _code = _scalar.SMOOTH_HINGE
+    name = "smooth_hinge"
+    _code = L.SMOOTH_HINGE
     is_classification = True
+    _parameter_constraints = {"smoothness": [NON_NEGATIVE]}
 
     def __init__(self, smoothness: float = 1.0):
         self.smoothness = smoothness
-
-    def _validate(self):
-        _check_real(self, "smoothness", self.smoothness, low=0.0)
 
     def _kernel_params(self):
         return np.array([float(self.smoothness)])
@@ -180,20 +177,18 @@ class FocalLoss(Loss):
     for ``gamma > 0``.  Evaluated in log space, finite at any margin.
     """
 
-    _code = _scalar.FOCAL
+    name = "focal"
+    _code = L.FOCAL
     is_classification = True
     link = LOGIT
+    _parameter_constraints = {
+        "gamma": [NON_NEGATIVE],
+        "alpha": [Interval(Real, 0.0, 1.0, closed="neither"), None],
+    }
 
     def __init__(self, gamma: float = 2.0, alpha: float | None = None):
         self.gamma = gamma
         self.alpha = alpha
-
-    def _validate(self):
-        _check_real(self, "gamma", self.gamma, low=0.0)
-        if self.alpha is not None:
-            _check_real(self, "alpha", self.alpha, low=0.0, low_inclusive=False)
-            if self.alpha >= 1.0:
-                raise ValueError(f"FocalLoss: alpha must be < 1 (or None); got {self.alpha!r}.")
 
     def _kernel_params(self):
         if self.alpha is None:

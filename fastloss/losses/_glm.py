@@ -10,11 +10,13 @@ and ``TweedieRegressor``, whose objectives they reproduce.
 
 from __future__ import annotations
 
-import numpy as np
+from numbers import Real
 
-from . import _scalar
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from .._kernels import _layout as L
 from ._base import Loss
-from ._classification import _check_real
 from ._link import LOG, LOGIT
 
 
@@ -31,7 +33,8 @@ class CrossEntropy(Loss):
     its minimum when ``0 < y < 1`` (the minimum is the entropy of ``y``).
     """
 
-    _code = _scalar.CROSS_ENTROPY
+    name = "cross_entropy"
+    _code = L.CROSS_ENTROPY
     target_domain = "unit_interval"
     link = LOGIT
 
@@ -55,7 +58,8 @@ class Poisson(Loss):
     derivative (the divergence check then fires), never NaN.
     """
 
-    _code = _scalar.POISSON
+    name = "poisson"
+    _code = L.POISSON
     target_domain = "nonnegative"
     link = LOG
 
@@ -85,19 +89,19 @@ class Tweedie(Loss):
     + mu^(2-power) / (2-power)``.
     """
 
-    _code = _scalar.TWEEDIE
+    name = "tweedie"
+    _code = L.TWEEDIE
     link = LOG
+    # no Tweedie distribution exists for a power in (0, 1)
+    _parameter_constraints = {
+        "power": [
+            Interval(Real, -np.inf, 0.0, closed="right"),
+            Interval(Real, 1.0, np.inf, closed="left"),
+        ]
+    }
 
     def __init__(self, power: float = 1.5):
         self.power = power
-
-    def _validate(self):
-        _check_real(self, "power", self.power)
-        if 0.0 < self.power < 1.0:
-            raise ValueError(
-                f"Tweedie: power must be <= 0 or >= 1 (no Tweedie distribution exists "
-                f"in between); got {self.power!r}."
-            )
 
     def _kernel_params(self):
         return np.array([float(self.power)])

@@ -13,7 +13,8 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import expit, softmax
 
-from . import _scalar, _vector
+from .._kernels import _layout as L
+from .._kernels import _multiclass_losses
 from ._base import Loss, check_scores
 
 
@@ -42,7 +43,7 @@ class MulticlassLoss(Loss):
     switches on; ``binary_loss`` is what the loss reduces to with two classes.
     """
 
-    _code = _scalar.MULTICLASS  # the multi-output kernel uses ``_mode``
+    _code = L.MULTICLASS  # the multi-output kernel uses ``_mode``
     _mode: ClassVar[int]
     is_classification = True
     #: Marks the losses that train all classes jointly.
@@ -76,7 +77,7 @@ class MulticlassLoss(Loss):
         labels, p = self._prepare(y_true, raw_prediction)
         out = np.empty(labels.shape[0])
         grad = np.empty_like(p)
-        _vector.multiclass_loss_array(self._mode, labels, p, out, grad)
+        _multiclass_losses.multiclass_loss_array(self._mode, labels, p, out, grad)
         return out, grad
 
     def loss(self, y_true, raw_prediction) -> np.ndarray:
@@ -131,7 +132,7 @@ class Multinomial(MulticlassLoss):
     multi_class="multinomial")``.
     """
 
-    _mode = _vector.MULTINOMIAL
+    _mode = L.MULTINOMIAL
     link = SOFTMAX
 
     def __init__(self):
@@ -161,7 +162,7 @@ class MulticlassHinge(MulticlassLoss):
     ``SGDClassifier(loss="hinge", multi_class="multinomial")``.
     """
 
-    _mode = _vector.CRAMMER_SINGER
+    _mode = L.CRAMMER_SINGER
 
     def __init__(self):
         pass

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
+from numbers import Real
 
-from . import _scalar
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from .._kernels import _layout as L
 from ._base import Loss
-from ._classification import _check_real
+from ._classification import NON_NEGATIVE
 
 
 class SquaredError(Loss):
@@ -17,17 +20,18 @@ class SquaredError(Loss):
     Any finite real target.  scikit-learn's ``loss="squared_error"``.
     """
 
-    _code = _scalar.SQUARED_ERROR
+    name = "squared_error"
+    sklearn_name = True
+    _code = L.SQUARED_ERROR
 
 
 class _EpsilonLoss(Loss):
     """A regression loss with one width parameter ``epsilon``."""
 
+    _parameter_constraints = {"epsilon": [NON_NEGATIVE]}
+
     def __init__(self, epsilon: float = 0.1):
         self.epsilon = epsilon
-
-    def _validate(self):
-        _check_real(self, "epsilon", self.epsilon, low=0.0)
 
     def _kernel_params(self):
         return np.array([float(self.epsilon)])
@@ -48,7 +52,9 @@ class Huber(_EpsilonLoss):
     force.  scikit-learn's ``loss="huber"``.
     """
 
-    _code = _scalar.HUBER
+    name = "huber"
+    sklearn_name = True
+    _code = L.HUBER
 
 
 class EpsilonInsensitive(_EpsilonLoss):
@@ -64,7 +70,9 @@ class EpsilonInsensitive(_EpsilonLoss):
     Any finite real target.  scikit-learn's ``loss="epsilon_insensitive"``.
     """
 
-    _code = _scalar.EPSILON_INSENSITIVE
+    name = "epsilon_insensitive"
+    sklearn_name = True
+    _code = L.EPSILON_INSENSITIVE
 
 
 class SquaredEpsilonInsensitive(_EpsilonLoss):
@@ -81,7 +89,9 @@ class SquaredEpsilonInsensitive(_EpsilonLoss):
     ``loss="squared_epsilon_insensitive"``.
     """
 
-    _code = _scalar.SQUARED_EPSILON_INSENSITIVE
+    name = "squared_epsilon_insensitive"
+    sklearn_name = True
+    _code = L.SQUARED_EPSILON_INSENSITIVE
 
 
 class Quantile(Loss):
@@ -102,15 +112,12 @@ class Quantile(Loss):
     (``average=True``) or a decreasing step size for an accurate solution.
     """
 
-    _code = _scalar.QUANTILE
+    name = "quantile"
+    _code = L.QUANTILE
+    _parameter_constraints = {"quantile": [Interval(Real, 0.0, 1.0, closed="neither")]}
 
     def __init__(self, quantile: float = 0.5):
         self.quantile = quantile
-
-    def _validate(self):
-        _check_real(self, "quantile", self.quantile, low=0.0, low_inclusive=False)
-        if self.quantile >= 1.0:
-            raise ValueError(f"Quantile: quantile must be in (0, 1); got {self.quantile!r}.")
 
     def _kernel_params(self):
         return np.array([float(self.quantile)])
@@ -127,4 +134,5 @@ class LogCosh(Loss):
     Exact for large residuals (no overflow of ``cosh``).
     """
 
-    _code = _scalar.LOG_COSH
+    name = "log_cosh"
+    _code = L.LOG_COSH

@@ -1,12 +1,13 @@
-"""User-defined losses: find their scalar methods and compile the loss switch for them.
+"""User-defined losses: find their scalar methods and specialise kernels for them.
 
 A user loss is a :class:`~fastloss.losses.Loss` subclass with two static
 methods, ``sample_loss(y, p, *hyperparameters)`` and
 ``sample_derivative(y, p, *hyperparameters)``.  :func:`compiled_switch` turns
-them into drop-in replacements for ``_scalar.loss_value`` /
-``_scalar.loss_derivative`` (same signature ``(code, y, p, params)``, the
+them into drop-in replacements for ``_loss_switch.loss_value`` /
+``_loss_switch.loss_derivative`` (same signature ``(code, y, p, params)``, the
 hyperparameters read from ``params`` in the methods' argument order), which
-``fastloss._kernels._specialise`` binds into copies of the kernels.
+:func:`kernel_for` binds into copies of the kernels
+(``fastloss._kernels._specialise``).
 """
 
 from __future__ import annotations
@@ -20,12 +21,17 @@ from numba import njit, types
 from numba.core.errors import NumbaError
 from numba.core.registry import CPUDispatcher
 
-__all__ = ["ScalarMethods", "scalar_methods", "compiled_switch"]
+from .._kernels import _loss_switch
+from .._kernels._specialise import specialise
+
+__all__ = ["ScalarMethods", "scalar_methods", "compiled_switch", "kernel_for"]
 
 METHODS = ("sample_loss", "sample_derivative")
 
 _METHODS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _SWITCHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: {user loss class: {original dispatcher: specialised dispatcher}}
+_SPECIALISED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _LOCK = threading.RLock()
 
 
@@ -142,7 +148,7 @@ def _switch_wrapper(name, user, n_hyper):
 
 
 def compiled_switch(cls):
-    """Replacements for ``_scalar.loss_value`` / ``loss_derivative`` for user loss ``cls``.
+    """Replacements for ``_loss_switch.loss_value`` / ``loss_derivative`` for user loss ``cls``.
 
     Compiled once per process and class (memoised; thread-safe).
 
@@ -166,3 +172,32 @@ def compiled_switch(cls):
             )
             _SWITCHES[cls] = switch
     return switch
+
+
+def kernel_for(kernel: CPUDispatcher, loss) -> CPUDispatcher:
+    """The kernel to run for ``loss``: ``kernel`` itself for a built-in loss,
+    its specialised copy for a user-defined one (built once per process).
+
+    Parameters
+    ----------
+    kernel : numba dispatcher
+        A compiled function that reaches its loss only through
+        ``fastloss._kernels._loss_switch.loss_value`` / ``loss_derivative``.
+    loss : fastloss.losses.Loss
+    """
+    cls = type(loss)
+    if not cls._is_user_defined():
+        return kernel
+    specialised = _SPECIALISED.get(cls)
+    if specialised is not None and kernel in specialised:
+        return specialised[kernel]
+    with _LOCK:
+        specialised = _SPECIALISED.setdefault(cls, {})
+        if kernel not in specialised:
+            value, derivative = compiled_switch(cls)
+            replacements = {
+                id(_loss_switch.loss_value): value,
+                id(_loss_switch.loss_derivative): derivative,
+            }
+            specialised[kernel] = specialise(kernel, replacements)
+        return specialised[kernel]

@@ -1,12 +1,11 @@
 """Optimizers and learning-rate schedules for fastloss's estimators.
 
-Pass an optimizer as ``optimizer=`` (an object or one of the names ``"sgd"``,
-``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adam"``,
-``"adamw"``, ``"amsgrad"``) and a schedule as ``learning_rate=`` (an object or
-one of scikit-learn's names) to :class:`fastloss.SGDClassifier` or
+Pass an optimizer as ``optimizer=`` (an object or one of the names
+{optimizer_names}) and a schedule as ``learning_rate=`` (an object or one of
+scikit-learn's names) to :class:`fastloss.SGDClassifier` or
 :class:`fastloss.SGDRegressor`; their hyperparameters are searchable as
 ``optimizer__lr``, ``learning_rate__decay_steps`` and so on.  See
-``docs/optimizers.md``.
+``docs/user_guide/optimizers.rst``.
 """
 
 from ._base import Optimizer
@@ -45,3 +44,7 @@ __all__ = [
     "StepDecay",
     "LinearWarmup",
 ]
+
+# the names in the docstring come from the classes, as OPTIMIZERS does
+if __doc__:  # None under python -OO
+    __doc__ = __doc__.format(optimizer_names=", ".join(f'``"{name}"``' for name in OPTIMIZERS))

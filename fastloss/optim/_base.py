@@ -7,25 +7,14 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval
 
-__all__ = ["Optimizer", "check_real"]
+__all__ = ["Optimizer", "named_subclasses", "POSITIVE", "UNIT_DECAY"]
 
-
-def check_real(owner, name, value, low=None, high=None, low_open=False, high_open=False):
-    """Raise ``ValueError`` unless ``value`` is a finite real number in range."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
-        raise ValueError(
-            f"{type(owner).__name__}: {name} must be a finite real number; got {value!r}."
-        )
-    too_low = low is not None and (value < low or (low_open and value == low))
-    too_high = high is not None and (value > high or (high_open and value == high))
-    if too_low or too_high:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        interval = (
-            f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
-        )
-        raise ValueError(f"{type(owner).__name__}: {name} must be in {interval}; got {value!r}.")
+#: A finite real number > 0 (step sizes, epsilons).
+POSITIVE = Interval(Real, 0.0, np.inf, closed="neither")
+#: A decay rate in [0, 1) (momentum, RMSProp's rho, Adam's betas).
+UNIT_DECAY = Interval(Real, 0.0, 1.0, closed="left")
 
 
 class Optimizer(BaseEstimator):
@@ -34,29 +23,56 @@ class Optimizer(BaseEstimator):
     An optimizer is a scikit-learn style parameter holder (``get_params`` /
     ``set_params``, so ``clone`` and nested search such as ``optimizer__lr``
     work).  Its compiled rule lives in ``fastloss._kernels._optim_rules`` and is
-    named by an integer code (``_code``); its hyperparameters reach the kernel as
-    float64 values (:meth:`_kernel_params`).  The per-weight state (momentum,
-    moment estimates) is created by the estimator and kept between
-    ``partial_fit`` calls.
+    named by an integer code (``_code``, one of ``_kernels._layout``'s); its
+    hyperparameters reach the kernel as float64 values (:meth:`_kernel_params`).
+    The per-weight state (momentum, moment estimates) is created by the
+    estimator and kept between ``partial_fit`` calls.
 
     Every optimizer has ``lr``, its base step size: ``None`` (the default) uses
     the estimator's ``eta0``.  The estimator's ``learning_rate`` schedule then
     scales it over the updates.
+
+    A built-in subclass sets ``name`` (the string the estimators' ``optimizer``
+    parameter accepts; :data:`fastloss.optim.OPTIMIZERS` is built from it),
+    ``aliases`` for other names with their parameters, and
+    ``_parameter_constraints`` (scikit-learn's, checked by :meth:`_validate`).
     """
 
     _code: ClassVar[int]
+    #: The string that selects the optimizer in an estimator's ``optimizer``
+    #: parameter (built-in optimizers only).
+    name: ClassVar[str | None] = None
+    #: Other names that select the class, each with the parameters it sets.
+    aliases: ClassVar[dict[str, dict]] = {}
     #: Whether the rule is plain SGD (then scikit-learn's kernel may run).
     is_plain_sgd: ClassVar[bool] = False
+    _parameter_constraints: ClassVar[dict] = {"lr": [POSITIVE, None]}
 
     def _kernel_params(self) -> np.ndarray:
         """``(p0, p1, eps)``: the rule's hyperparameters as the kernel reads them."""
         return np.zeros(3)
 
     def _validate(self) -> None:
-        """Raise ``ValueError`` for invalid hyperparameters."""
-        if self.lr is not None:
-            check_real(self, "lr", self.lr, low=0.0, low_open=True)
+        """Raise ``ValueError`` (scikit-learn's ``InvalidParameterError``) for
+        invalid hyperparameters."""
+        self._validate_params()
 
     def _step_size(self, eta0: float) -> float:
         """The base step size: ``lr``, or the estimator's ``eta0`` when ``lr`` is None."""
         return float(eta0 if self.lr is None else self.lr)
+
+
+def named_subclasses(base: type, package: str) -> list[type]:
+    """Subclasses of ``base`` defined in ``package`` that set a string ``name``,
+    in definition order; a name given to two classes is a bug, reported at import."""
+    found, seen, pending = [], {}, list(base.__subclasses__())
+    while pending:
+        cls = pending.pop(0)
+        pending[:0] = cls.__subclasses__()
+        name = cls.__dict__.get("name")
+        if isinstance(name, str) and cls.__module__.startswith(f"{package}."):
+            if name in seen:
+                raise RuntimeError(f"{cls.__name__} and {seen[name].__name__} share {name!r}.")
+            seen[name] = cls
+            found.append(cls)
+    return found

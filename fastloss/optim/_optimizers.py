@@ -1,15 +1,15 @@
 """The built-in optimizers: SGD, momentum / Nesterov, AdaGrad, RMSProp, Adam, AdamW, AMSGrad.
 
 Each class holds hyperparameters only; the update rules are compiled in
-``fastloss._kernels._optim_rules`` (see ``docs/optimizers.md`` for the formulas).
+``fastloss._kernels._optim_rules`` (formulas: ``docs/user_guide/optimizers.rst``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._kernels import _optim_rules as R
-from ._base import Optimizer, check_real
+from .._kernels import _layout as L
+from ._base import POSITIVE, UNIT_DECAY, Optimizer
 
 __all__ = ["SGD", "Momentum", "AdaGrad", "RMSProp", "Adam", "AdamW", "AMSGrad"]
 
@@ -29,7 +29,8 @@ class SGD(Optimizer):
     mini-batch kernel applies the penalty as a proximal step.
     """
 
-    _code = R.SGD
+    name = "sgd"
+    _code = L.SGD
     is_plain_sgd = True
 
     def __init__(self, lr: float | None = None):
@@ -52,6 +53,14 @@ class Momentum(Optimizer):
     nesterov : bool, default=False
     """
 
+    name = "momentum"
+    aliases = {"nesterov": {"nesterov": True}}
+    _parameter_constraints = {
+        **Optimizer._parameter_constraints,
+        "momentum": [UNIT_DECAY],
+        "nesterov": ["boolean"],
+    }
+
     def __init__(self, lr: float | None = None, momentum: float = 0.9, nesterov: bool = False):
         self.lr = lr
         self.momentum = momentum
@@ -59,13 +68,7 @@ class Momentum(Optimizer):
 
     @property
     def _code(self):
-        return R.NESTEROV if self.nesterov else R.MOMENTUM
-
-    def _validate(self):
-        super()._validate()
-        check_real(self, "momentum", self.momentum, low=0.0, high=1.0, high_open=True)
-        if not isinstance(self.nesterov, (bool, np.bool_)):
-            raise ValueError(f"Momentum: nesterov must be True or False; got {self.nesterov!r}.")
+        return L.NESTEROV if self.nesterov else L.MOMENTUM
 
     def _kernel_params(self):
         return np.array([float(self.momentum), 0.0, 0.0])
@@ -83,15 +86,13 @@ class AdaGrad(Optimizer):
     eps : float, default=1e-8
     """
 
-    _code = R.ADAGRAD
+    name = "adagrad"
+    _code = L.ADAGRAD
+    _parameter_constraints = {**Optimizer._parameter_constraints, "eps": [POSITIVE]}
 
     def __init__(self, lr: float | None = None, eps: float = 1e-8):
         self.lr = lr
         self.eps = eps
-
-    def _validate(self):
-        super()._validate()
-        check_real(self, "eps", self.eps, low=0.0, low_open=True)
 
     def _kernel_params(self):
         return np.array([0.0, 0.0, float(self.eps)])
@@ -111,17 +112,18 @@ class RMSProp(Optimizer):
     eps : float, default=1e-8
     """
 
-    _code = R.RMSPROP
+    name = "rmsprop"
+    _code = L.RMSPROP
+    _parameter_constraints = {
+        **Optimizer._parameter_constraints,
+        "rho": [UNIT_DECAY],
+        "eps": [POSITIVE],
+    }
 
     def __init__(self, lr: float | None = None, rho: float = 0.9, eps: float = 1e-8):
         self.lr = lr
         self.rho = rho
         self.eps = eps
-
-    def _validate(self):
-        super()._validate()
-        check_real(self, "rho", self.rho, low=0.0, high=1.0, high_open=True)
-        check_real(self, "eps", self.eps, low=0.0, low_open=True)
 
     def _kernel_params(self):
         return np.array([float(self.rho), 0.0, float(self.eps)])
@@ -142,7 +144,14 @@ class Adam(Optimizer):
     eps : float, default=1e-8
     """
 
-    _code = R.ADAM
+    name = "adam"
+    _code = L.ADAM
+    _parameter_constraints = {
+        **Optimizer._parameter_constraints,
+        "beta1": [UNIT_DECAY],
+        "beta2": [UNIT_DECAY],
+        "eps": [POSITIVE],
+    }
 
     def __init__(
         self,
@@ -155,12 +164,6 @@ class Adam(Optimizer):
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
-
-    def _validate(self):
-        super()._validate()
-        check_real(self, "beta1", self.beta1, low=0.0, high=1.0, high_open=True)
-        check_real(self, "beta2", self.beta2, low=0.0, high=1.0, high_open=True)
-        check_real(self, "eps", self.eps, low=0.0, low_open=True)
 
     def _kernel_params(self):
         return np.array([float(self.beta1), float(self.beta2), float(self.eps)])
@@ -183,7 +186,8 @@ class AdamW(Adam):
     eps : float, default=1e-8
     """
 
-    _code = R.ADAMW
+    name = "adamw"
+    _code = L.ADAMW
 
 
 class AMSGrad(Adam):
@@ -201,4 +205,5 @@ class AMSGrad(Adam):
     eps : float, default=1e-8
     """
 
-    _code = R.AMSGRAD
+    name = "amsgrad"
+    _code = L.AMSGRAD

@@ -4,20 +4,22 @@ A schedule scales the optimizer's base step size ``lr`` (the estimator's
 ``eta0`` unless the optimizer sets ``lr``).  Like optimizers, schedules are
 parameter holders whose compiled form is an integer code plus float64
 parameters (``fastloss._kernels._optim_rules.step_eta``); ``t`` counts
-optimizer updates (mini-batches), not epochs.
+optimizer updates (mini-batches), not epochs.  scikit-learn's four schedules
+carry their ``learning_rate`` name, from which :data:`SCHEDULES` is built.
 """
 
 from __future__ import annotations
 
 import math
-from numbers import Integral
+from numbers import Integral, Real
 from typing import ClassVar
 
+import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._kernels import _layout as L
-from .._kernels import _optim_rules as R
-from ._base import check_real
+from ._base import named_subclasses
 
 __all__ = [
     "Schedule",
@@ -29,26 +31,35 @@ __all__ = [
     "ExponentialDecay",
     "StepDecay",
     "LinearWarmup",
+    "SCHEDULES",
+    "schedule_from_name",
 ]
+
+#: A number of updates >= 1.
+STEPS = Interval(Integral, 1, None, closed="left")
 
 
 class Schedule(BaseEstimator):
     """Base class of learning-rate schedules.
 
-    Subclasses set ``_code`` and ``name`` (scikit-learn's ``learning_rate``
-    string for its four schedules) and implement :meth:`value`, the closed form
-    the compiled kernel evaluates.
+    Subclasses set ``_code`` (one of ``_kernels._layout``'s schedule codes),
+    ``name`` (scikit-learn's ``learning_rate`` string, for its four schedules),
+    ``_parameter_constraints`` (scikit-learn's) and implement :meth:`value`,
+    the closed form the compiled kernel evaluates.
     """
 
     _code: ClassVar[int]
     name: ClassVar[str] = ""
+    _parameter_constraints: ClassVar[dict] = {}
 
     def _kernel_params(self) -> tuple[float, float]:
         """``(P0, P1)`` as ``step_eta`` reads them."""
         return 0.0, 0.0
 
     def _validate(self) -> None:
-        """Raise ``ValueError`` for invalid parameters."""
+        """Raise ``ValueError`` (scikit-learn's ``InvalidParameterError``) for
+        invalid parameters."""
+        self._validate_params()
 
     def _warmup_steps(self) -> int:
         return 0
@@ -101,12 +112,10 @@ class InvScaling(Schedule):
 
     _code = L.INVSCALING
     name = "invscaling"
+    _parameter_constraints = {"power_t": [Interval(Real, 0.0, np.inf, closed="left")]}
 
     def __init__(self, power_t: float = 0.5):
         self.power_t = power_t
-
-    def _validate(self):
-        check_real(self, "power_t", self.power_t, low=0.0)
 
     def value(self, t, lr, alpha=0.0, optimal_t0=0.0):
         return lr / t**self.power_t
@@ -141,15 +150,15 @@ class Cosine(Schedule):
         ``f`` in [0, 1].
     """
 
-    _code = R.COSINE
+    _code = L.COSINE
+    _parameter_constraints = {
+        "decay_steps": [STEPS],
+        "final_fraction": [Interval(Real, 0.0, 1.0, closed="both")],
+    }
 
     def __init__(self, decay_steps: int = 1000, final_fraction: float = 0.0):
         self.decay_steps = decay_steps
         self.final_fraction = final_fraction
-
-    def _validate(self):
-        _check_steps(self, "decay_steps", self.decay_steps)
-        check_real(self, "final_fraction", self.final_fraction, low=0.0, high=1.0)
 
     def _kernel_params(self):
         return float(self.decay_steps), float(self.final_fraction)
@@ -171,15 +180,15 @@ class ExponentialDecay(Schedule):
         Updates over which the step size is multiplied by ``decay_rate``.
     """
 
-    _code = R.EXPONENTIAL
+    _code = L.EXPONENTIAL
+    _parameter_constraints = {
+        "decay_rate": [Interval(Real, 0.0, 1.0, closed="right")],
+        "decay_steps": [STEPS],
+    }
 
     def __init__(self, decay_rate: float = 0.5, decay_steps: int = 1000):
         self.decay_rate = decay_rate
         self.decay_steps = decay_steps
-
-    def _validate(self):
-        check_real(self, "decay_rate", self.decay_rate, low=0.0, high=1.0, low_open=True)
-        _check_steps(self, "decay_steps", self.decay_steps)
 
     def _kernel_params(self):
         return float(self.decay_rate), float(self.decay_steps)
@@ -198,15 +207,15 @@ class StepDecay(Schedule):
         In (0, 1].
     """
 
-    _code = R.STEP
+    _code = L.STEP
+    _parameter_constraints = {
+        "step_size": [STEPS],
+        "gamma": [Interval(Real, 0.0, 1.0, closed="right")],
+    }
 
     def __init__(self, step_size: int = 1000, gamma: float = 0.1):
         self.step_size = step_size
         self.gamma = gamma
-
-    def _validate(self):
-        _check_steps(self, "step_size", self.step_size)
-        check_real(self, "gamma", self.gamma, low=0.0, high=1.0, low_open=True)
 
     def _kernel_params(self):
         return float(self.gamma), float(self.step_size)
@@ -230,6 +239,10 @@ class LinearWarmup(Schedule):
         0 means no warm-up (handy in a parameter search).
     """
 
+    # set below SCHEDULES, whose names it accepts; that the schedule is no
+    # LinearWarmup is checked by _validate
+    _parameter_constraints: ClassVar[dict]
+
     def __init__(self, schedule: Schedule | str = "constant", warmup_steps: int = 100):
         self.schedule = schedule
         self.warmup_steps = warmup_steps
@@ -248,20 +261,13 @@ class LinearWarmup(Schedule):
         return self._inner().name
 
     def _validate(self):
-        inner = self.schedule
-        if isinstance(inner, str):
-            if inner not in SCHEDULES:
-                raise ValueError(
-                    f"LinearWarmup: schedule must be one of {sorted(SCHEDULES)} or a "
-                    f"Schedule object; got {inner!r}."
-                )
-        elif not isinstance(inner, Schedule) or isinstance(inner, LinearWarmup):
+        super()._validate()
+        if isinstance(self.schedule, LinearWarmup):
             raise ValueError(
-                "LinearWarmup: schedule must be a Schedule other than LinearWarmup "
-                f"(or a scikit-learn schedule name); got {inner!r}."
+                "The 'schedule' parameter of LinearWarmup must be a Schedule other than "
+                f"LinearWarmup (or a scikit-learn schedule name). Got {self.schedule!r} instead."
             )
         self._inner()._validate()
-        _check_steps(self, "warmup_steps", self.warmup_steps, minimum=0)
 
     def _kernel_params(self):
         return self._inner()._kernel_params()
@@ -276,25 +282,19 @@ class LinearWarmup(Schedule):
         return inner.value(t - w, lr, alpha, optimal_t0)
 
 
-def _check_steps(owner, name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        kind = "a positive integer" if minimum == 1 else "a non-negative integer"
-        raise ValueError(
-            f"{type(owner).__name__}: {name} must be {kind} (a number of updates); got {value!r}."
-        )
+#: scikit-learn's ``learning_rate`` names, each with its schedule class.
+SCHEDULES = {cls.name: cls for cls in named_subclasses(Schedule, __package__)}
 
-
-#: scikit-learn's ``learning_rate`` names.
-SCHEDULES = {
-    "constant": Constant,
-    "optimal": Optimal,
-    "invscaling": InvScaling,
-    "adaptive": Adaptive,
+LinearWarmup._parameter_constraints = {
+    "schedule": [StrOptions(set(SCHEDULES)), Schedule],
+    "warmup_steps": [Interval(Integral, 0, None, closed="left")],
 }
 
 
 def schedule_from_name(name: str, power_t: float = 0.5) -> Schedule:
-    """The schedule object of a scikit-learn ``learning_rate`` name."""
-    if name == "invscaling":
-        return InvScaling(power_t=power_t)
-    return SCHEDULES[name]()
+    """The schedule object of a scikit-learn ``learning_rate`` name; ``power_t``
+    goes to the schedule that has one, as the estimators' ``power_t`` does."""
+    cls = SCHEDULES[name]
+    if "power_t" in cls._get_param_names():
+        return cls(power_t=power_t)
+    return cls()

@@ -3,8 +3,9 @@
 A multiclass loss of one sample takes its class ``label`` (an integer in
 ``[0, n_classes)``) and the raw scores ``p`` of every class (float64
 ``(n_classes,)``), and writes its gradient in ``p`` into ``g`` (float64
-``(n_classes,)``).  Kernels pick the loss by an integer code, as they do for the
-scalar losses (``_scalar``), so that they stay cacheable.
+``(n_classes,)``).  Kernels pick the loss by an integer mode (``_layout``'s
+``MULTINOMIAL``, ``CRAMMER_SINGER``), as they do for the scalar losses
+(``_loss_switch``), so that they stay cacheable.
 """
 
 from __future__ import annotations
@@ -12,14 +13,7 @@ from __future__ import annotations
 import math
 
 from .._config import jit
-
-# Integer codes of the multiclass modes (stable: they index the compile cache).
-#: One-vs-rest: every class is its own binary problem on a scalar loss.
-OVR = 0
-#: Softmax cross-entropy over all classes (multinomial logistic regression).
-MULTINOMIAL = 1
-#: Crammer-Singer multiclass hinge.
-CRAMMER_SINGER = 2
+from ._layout import MULTINOMIAL
 
 
 @jit(inline="always")

@@ -1,11 +1,16 @@
-"""Compiled scalar kernels of the built-in losses, and the integer switch over them.
+"""Compiled scalar functions of the built-in losses, and the integer switch over them.
 
 Each loss is a pair of ``@njit`` functions of one sample: its value
 ``loss(y, p, ...)`` and its derivative in the raw prediction ``dloss(y, p, ...)``.
 Kernels reach them through :func:`loss_value` / :func:`loss_derivative`, which
 pick the loss by an integer code and read its hyperparameters from a float64
-array.  Such a kernel is a cache hit in a fresh process (a kernel that receives a
-loss *function* as an argument recompiles in every process, see DESIGN.md).
+array (the codes are in ``_layout``).  Such a kernel is a cache hit in a fresh
+process (a kernel that receives a loss *function* as an argument recompiles in
+every process: docs/developer/architecture.rst, "Measured facts").  A
+user-defined loss has no code here: kernels
+reach it through a copy whose ``loss_value`` / ``loss_derivative`` globals are
+rebound (``_specialise``), which is why every kernel must call these two by
+name, and why they keep their names.
 
 Conventions follow scikit-learn's SGD losses: binary classification losses take
 ``y`` in {-1, +1} and ``p`` the raw margin score; regression losses take the
@@ -17,28 +22,23 @@ from __future__ import annotations
 import math
 
 from .._config import jit
-
-# Integer codes of the built-in losses (stable: they index the compile cache).
-HINGE = 0
-SQUARED_HINGE = 1
-LOG = 2
-MODIFIED_HUBER = 3
-SQUARED_ERROR = 4
-HUBER = 5
-EPSILON_INSENSITIVE = 6
-SQUARED_EPSILON_INSENSITIVE = 7
-SMOOTH_HINGE = 8
-FOCAL = 9
-CROSS_ENTROPY = 10
-QUANTILE = 11
-LOG_COSH = 12
-POISSON = 13
-TWEEDIE = 14
-#: Code of user-defined losses: kernels reach them through a specialised copy
-#: (``fastloss._kernels._specialise``), never through this switch.
-USER_DEFINED = -1
-#: Multiclass losses have no scalar kernel: the multi-output kernel switches on their mode.
-MULTICLASS = -2
+from ._layout import (
+    CROSS_ENTROPY,
+    EPSILON_INSENSITIVE,
+    FOCAL,
+    HINGE,
+    HUBER,
+    LOG,
+    LOG_COSH,
+    MODIFIED_HUBER,
+    POISSON,
+    QUANTILE,
+    SMOOTH_HINGE,
+    SQUARED_EPSILON_INSENSITIVE,
+    SQUARED_ERROR,
+    SQUARED_HINGE,
+    TWEEDIE,
+)
 
 #: Largest argument given to ``exp`` by the log-link losses: exp(300) ~ 2e130
 #: and its square are finite, so an exploding prediction gives a huge value and
