@@ -3,9 +3,10 @@
 Layers, top to bottom (``docs/developer/architecture.rst``): the benchmark
 harness, the package root, the estimators (``linear_model``) and ``plot``,
 ``optim`` and ``losses`` (side by side, neither importing the other), the
-compiled kernels (``_kernels``), and ``_config``.  A package imports only from
-the layers below it, so the package-level import graph has no cycle and the
-kernels know nothing of scikit-learn, losses, optimizers or estimators.
+compiled kernels (``_kernels``), and ``_config`` and ``_registry`` (plain
+Python).  A package imports only from the layers below it, so the
+package-level import graph has no cycle and the kernels know nothing of
+scikit-learn, losses, optimizers or estimators.
 """
 
 import ast
@@ -28,6 +29,7 @@ PACKAGE = Path(fastloss.__file__).parent
 #: Rank of each part of the package: imports go to a strictly lower rank.
 LAYERS = {
     "_config": 0,
+    "_registry": 0,
     "_kernels": 1,
     "losses": 2,
     "optim": 2,

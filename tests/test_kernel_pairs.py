@@ -6,10 +6,11 @@ train the same model.  Here each pair runs one epoch on the same data (the CSR
 matrix built from the dense array, zeros included as they fall) from the same
 state, and every array the kernels write is compared.
 
-The pairs share their per-sample step (one kernel body compiled for both row
-layouts, ``_kernels._rows``) except where noted in the kernels' docstrings;
-what differs is how a row's values are summed and added.  The dense dot
-product (``_rows.row_dot``) is compiled with ``fastmath``: it sums in
+Each pair's two bodies are written side by side and must be edited together
+(the kernels' module docstrings say why one body for both was not kept): this
+test is the guard.  Their per-sample steps are the same arithmetic; what
+differs is how a row's values are summed and added.  The dense dot
+product (``sgd_epoch.row_dot``) is compiled with ``fastmath``: it sums in
 vector lanes and fuses each product into its sum (FMA), where the CSR sum is a
 plain left-to-right sum of rounded products, so a score differs in its last
 bits even on rows too short to vectorise.  On float32 rows the dense kernels

@@ -382,7 +382,7 @@ def test_bounds_checks_are_compiled_in():
     """In the child process, fastloss's own kernels really check their bounds."""
     import numba
 
-    from fastloss._kernels._rows import row_dot
+    from fastloss._kernels.sgd_epoch import row_dot
 
     assert numba.config.BOUNDSCHECK
     with pytest.raises(IndexError):

@@ -137,6 +137,6 @@ MIN_SCALE = 1e-9
 # classification) and rows below 2**31, the plain SGD kernels take an empty y
 # and read each row's label from bit 31 of its order entry (set: +1), which the
 # shuffles move with the row: one random cache line a sample fewer
-# (linear_model._training.kernel_targets).
+# (linear_model._runners.kernel_targets).
 LABEL_BIT = np.uint32(0x80000000)
 ROW_BITS = np.uint32(0x7FFFFFFF)

@@ -6,7 +6,7 @@ Bottou, 2012) so that averaging costs O(nnz); L1 uses the cumulative-penalty
 truncation of Tsuruoka et al. (2009), applied to the features a sample touches
 (on dense rows too, so that dense and sparse input train identically).  The
 penalty still pending on untouched weights is applied to the model's output
-(``linear_model._training.apply_pending_l1``), never to the trajectory, so
+(``linear_model._state.apply_pending_l1``), never to the trajectory, so
 epochs and ``partial_fit`` chunks compose exactly.
 """
 
@@ -47,12 +47,9 @@ def clip_dloss(d):
     return d, 0
 
 
-@jit(inline="always")
+@jit()
 def l1_truncate(coef, l1_q, j, u, scale):
     """Truncate weight ``j`` by its pending cumulative L1 penalty.
-
-    IR-inlined into the row loops (``_rows.row_l1``): a call in the kernel's
-    loop, even on the L1 branch alone, made a float32 L2 epoch 17% slower.
 
     ``u`` is the total penalty per weight so far, ``l1_q[j]`` what weight j has
     actually received (negative for shrinking a positive weight).  Returns the

@@ -30,9 +30,9 @@ unless ``hyper[H_COMPUTE_LOSS]`` is set.
 The two are different algorithms (eager against lazy updates), not one step
 over two row layouts: what they have in common is the per-row gradient
 accumulation (score, loss, clipping, ``grad += d * x``), a dozen lines, which
-is written twice rather than passed through ``_rows``-style overloads (issue 17
-measured that route on ``sgd_epoch`` and ``multi_epoch``: every helper in the
-row loop has to be a call LLVM inlines, or it costs 15-45% of an epoch).
+is written twice rather than passed through helpers overloaded on the row type
+(issue 17 measured that route on ``sgd_epoch`` and ``multi_epoch``: slower on
+several workloads, see their docstrings).
 tests/test_kernel_pairs.py runs both on the same rows, for every optimizer rule
 and penalty, and fails when they drift apart.
 """
@@ -76,8 +76,8 @@ from ._optim_rules import (
     step_all,
     step_eta,
 )
-from ._rows import row_dot
 from ._weights import clip_dloss
+from .sgd_epoch import row_dot
 
 __all__ = ["minibatch_epoch_dense", "minibatch_epoch_csr"]
 

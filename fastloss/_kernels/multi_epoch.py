@@ -53,11 +53,11 @@ Per class, the arithmetic is exactly that of ``sgd_epoch`` (same operations in
 the same order), so one-vs-rest here equals one ``sgd_epoch`` per class over
 the same order.
 
-Why two kernel bodies (dense and CSR) where ``sgd_epoch`` has one: the twins
-share every per-row helper below, but their loops (prefetch, scores, the
+Why two kernel bodies (dense and CSR), as in ``sgd_epoch``: the twins share
+every per-row helper below, but their loops (prefetch, scores, the
 one-vs-rest / joint loss step) are written twice.  One body compiled for both
-row layouts, as ``sgd_epoch`` is (``_rows``: the helpers overloaded on the row
-type), was tried for issue 17: bit-identical and free of reference counts, but
+row layouts (the row loops as helpers overloaded on the row array's type) was
+tried for issue 17: bit-identical and free of reference counts, but
 slower on dense rows (200,000 x 100, 5 one-vs-rest classes, kernel time per
 shuffled epoch, 9 alternating pairs, medians: float64 39.9 -> 57.5 ms, float32 32.0 ->
 49.2 ms; CSR 200,000 x 100,000 with 50 values a row 117.5 -> 128.7 ms), and the
@@ -92,12 +92,12 @@ from ._layout import (
 from ._loss_switch import loss_derivative, loss_value
 from ._multiclass_losses import multiclass_loss_gradient
 from ._prefetch import AHEAD, _prefetch, prefetch_range, prefetch_row
-from ._rows import row_dot
 from ._weights import (
     average_step,
     clip_dloss,
     step_size,
 )
+from .sgd_epoch import row_dot
 
 __all__ = ["multi_epoch_dense", "multi_epoch_csr"]
 

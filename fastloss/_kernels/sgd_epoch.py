@@ -9,11 +9,11 @@ X / (data, indices, indptr)
 y, sample_weight : float64 (n_samples,)
     Targets in the loss's encoding; weights with class weights folded in.  An
     empty ``sample_weight`` (0,) means every weight is 1, and the kernel then
-    reads no weights (``linear_model._training.kernel_weights``).  An empty
+    reads no weights (``linear_model._runners.kernel_weights``).  An empty
     ``y`` means ±1 labels packed into ``order`` (below).
 order : uint32 or int64 (n_steps,)
     Rows to visit, in order (a permutation of the training rows, or a prefix);
-    uint32 below 2**32 rows (``linear_model._training.kernel_rows``).  With an
+    uint32 below 2**32 rows (``linear_model._runners.kernel_rows``).  With an
     empty ``y``, bit 31 of each entry is its row's label (set: +1) and the
     other bits the row (``_layout.ROW_BITS``, ``kernel_targets``).
 loss_code, loss_params : int, float64 (n_params,)
@@ -34,13 +34,20 @@ Each returns the weighted sum of the per-sample losses seen during the epoch
 (before each update, as scikit-learn reports it), or 0 unless
 ``hyper[H_COMPUTE_LOSS]`` is set: the loss costs a few percent an epoch.
 
-Both are the one body ``sgd_epoch``, compiled for dense and for CSR rows: the
-per-sample step is written once, and only the loops over a row's features
-differ (``_rows``, where the choices are measured).  tests/test_kernel_pairs.py
-checks that the two train alike.
+Why two bodies, written side by side and edited together: the per-sample step
+(schedule, loss, clipping, L2 scale, intercept, averaging) is the same in both,
+and only the loops over a row's features (dot product, update, L1, prefetch)
+differ.  One body compiled for both row layouts was built and measured for
+issue 17 (the row loops as ``numba.extending.overload`` helpers on the row
+array's type): bit-identical and cached, but whole fits ran slower per epoch
+on 4 of 8 dense workloads (500,000 x 100, two runs of 7 and 11 alternating
+pairs: squared error float32 +26-28 %, log loss float64 +7-10 %,
+block-shuffled hinge +16-24 %; shuffled hinge float32 31 % faster), and the
+empty-cache first fit took 2.5 s longer to compile.  Until a
+shared body keeps every workload's speed, tests/test_kernel_pairs.py runs both
+kernels on the same rows (labels packed or not, weights, every penalty,
+averaging, float32 and float64) and fails when they drift apart.
 """
-
-import numpy as np
 
 from .._config import jit
 from ._layout import (
@@ -63,20 +70,12 @@ from ._layout import (
     S_T,
 )
 from ._loss_switch import loss_derivative, loss_value
-from ._prefetch import AHEAD, _prefetch
-from ._rows import (
-    order_row,
-    prefetch_row_at,
-    prefetch_row_extent,
-    row_axpy,
-    row_axpy_averaged,
-    row_l1,
-    row_score,
-)
+from ._prefetch import AHEAD, _prefetch, prefetch_range, prefetch_row
 from ._weights import (
     average_step,
     clip_dloss,
     finish_epoch,
+    l1_truncate,
     shrink_or_fold,
     step_size,
 )
@@ -85,20 +84,48 @@ __all__ = ["sgd_epoch_dense", "sgd_epoch_csr"]
 
 
 @jit(inline="always")
+def order_row(entry, packed):
+    """The row of an order entry: without its label bit when labels are packed."""
+    return entry & ROW_BITS if packed else entry
+
+
+@jit(inline="always")
 def packed_label(entry):
     """The ±1 label of a packed order entry (bit 31 set: +1)."""
     return 1.0 if entry > ROW_BITS else -1.0
 
 
+@jit(fastmath={"reassoc", "contract", "nsz", "arcp"})
+def row_dot(W, k, X, i):
+    """W[k] @ X[i] for two C-contiguous 2-D arrays, reassociated so that LLVM
+    vectorises it.  Indexing the 2-D arrays, not row views: a view costs two
+    atomic reference-count updates, about 10% of a one-vs-rest epoch.  Every
+    dense SGD kernel computes its scores here, so one-vs-rest and per-class
+    epochs round alike.
+
+    The sum is kept in X's dtype: float32 rows are summed in float32 (as
+    scikit-learn's float32 SGD sums them), 8 products a vector, instead of
+    each product being widened to float64, 4 a vector (see the float32 step
+    in ``sgd_epoch_dense``)."""
+    s = X.dtype.type(0.0)
+    for j in range(X.shape[1]):
+        s += W[k, j] * X[i, j]
+    return s
+
+
 @jit()
-def sgd_epoch(
-    data, indices, indptr, y, sample_weight, order, loss_code, loss_params, hyper, coef,
-    avg_coef, l1_q, state,
-):  # fmt: skip
-    """One SGD epoch over the rows ``order``: the one body of ``sgd_epoch_dense``
-    (``data`` the 2-D rows, ``indices`` and ``indptr`` unused) and
-    ``sgd_epoch_csr``.  It reaches a row's values only through ``_rows``, whose
-    functions compile to the dense or the CSR loop over the row's features."""
+def sparse_dot(coef, data, indices, start, end):
+    s = 0.0
+    for k in range(start, end):
+        s += coef[indices[k]] * data[k]
+    return s
+
+
+@jit()
+def sgd_epoch_dense(
+    X, y, sample_weight, order, loss_code, loss_params, hyper, coef, avg_coef, l1_q, state
+):
+    """One SGD epoch over the rows ``X[order]``; see the module docstring."""
     schedule = int(hyper[H_SCHEDULE])
     eta0, power_t, t0 = hyper[H_ETA0], hyper[H_POWER_T], hyper[H_OPTIMAL_T0]
     alpha = hyper[H_ALPHA]
@@ -111,24 +138,23 @@ def sgd_epoch(
     intercept, avg_intercept = state[S_INTERCEPT], state[S_AVG_INTERCEPT]
     t, u = state[S_T], state[S_L1_U]
     scale, avg_a, avg_b = 1.0, 0.0, 1.0
+    n_features = X.shape[1]
     weights = coef[None, :]  # 2-D view for row_dot (reshape: numba.np.arrayobj import at load)
     loss_sum = 0.0
     n_clips = 0
 
     n_steps = order.shape[0]
     for k in range(n_steps):
-        if k + 2 * AHEAD < n_steps:  # CSR: where the row starts (dense: nothing)
-            prefetch_row_extent(data, indptr, order_row(order[k + 2 * AHEAD], packed))
         if k + AHEAD < n_steps:
             ahead = order_row(order[k + AHEAD], packed)
-            prefetch_row_at(data, indices, indptr, ahead)
+            prefetch_row(X, ahead)
             if not packed:
                 _prefetch(y, ahead)
             if weighted:
                 _prefetch(sample_weight, ahead)
         i = order_row(order[k], packed)
         y_i = packed_label(order[k]) if packed else y[i]
-        p = scale * row_score(data, indices, indptr, weights, i) + intercept
+        p = scale * row_dot(weights, 0, X, i) + intercept
         eta = step_size(schedule, eta0, power_t, t0, alpha, t)
         sw = sample_weight[i] if weighted else 1.0
         if compute_loss:
@@ -147,14 +173,22 @@ def sgd_epoch(
         if update != 0.0:
             c = update / scale
             if avg_a != 0.0:
-                row_axpy_averaged(data, indices, indptr, i, c, coef, avg_coef, avg_a)
+                for j in range(n_features):
+                    d = c * X[i, j]
+                    coef[j] += d
+                    avg_coef[j] -= avg_a * d
             else:
-                row_axpy(data, indices, indptr, i, c, coef)
+                c_x = X.dtype.type(c)  # float32 rows: a float32 update, 8 lanes a vector
+                for j in range(n_features):
+                    coef[j] += c_x * X[i, j]
         if fit_intercept:
             intercept += update
         if l1 > 0.0:
             u += eta * l1
-            row_l1(data, indices, indptr, i, coef, avg_coef, l1_q, u, scale, avg_a)
+            for j in range(n_features):
+                if X[i, j] != 0.0:
+                    delta = l1_truncate(coef, l1_q, j, u, scale)
+                    avg_coef[j] -= avg_a * delta
         if 0.0 < average_start <= t:
             avg_a, avg_b, mu = average_step(t, average_start, scale, avg_a, avg_b)
             avg_intercept += mu * (intercept - avg_intercept)
@@ -168,24 +202,95 @@ def sgd_epoch(
 
 
 @jit()
-def sgd_epoch_dense(
-    X, y, sample_weight, order, loss_code, loss_params, hyper, coef, avg_coef, l1_q, state
-):
-    """One SGD epoch over the rows ``X[order]``; see the module docstring."""
-    no_index = np.empty(0, np.int32)  # dense rows have no CSR index
-    return sgd_epoch(
-        X, no_index, no_index, y, sample_weight, order, loss_code, loss_params, hyper, coef,
-        avg_coef, l1_q, state,
-    )  # fmt: skip
-
-
-@jit()
 def sgd_epoch_csr(
-    data, indices, indptr, y, sample_weight, order, loss_code, loss_params, hyper, coef,
-    avg_coef, l1_q, state,
-):  # fmt: skip
+    data,
+    indices,
+    indptr,
+    y,
+    sample_weight,
+    order,
+    loss_code,
+    loss_params,
+    hyper,
+    coef,
+    avg_coef,
+    l1_q,
+    state,
+):
     """One SGD epoch over CSR rows ``order``, O(nnz) a row; see the module docstring."""
-    return sgd_epoch(
-        data, indices, indptr, y, sample_weight, order, loss_code, loss_params, hyper, coef,
-        avg_coef, l1_q, state,
-    )  # fmt: skip
+    schedule = int(hyper[H_SCHEDULE])
+    eta0, power_t, t0 = hyper[H_ETA0], hyper[H_POWER_T], hyper[H_OPTIMAL_T0]
+    alpha = hyper[H_ALPHA]
+    l2, l1 = hyper[H_L2] * alpha, hyper[H_L1] * alpha
+    average_start = hyper[H_AVERAGE_START]
+    fit_intercept = hyper[H_FIT_INTERCEPT] != 0.0
+    compute_loss = hyper[H_COMPUTE_LOSS] != 0.0
+    weighted = sample_weight.shape[0] != 0  # else every weight is 1
+    packed = y.shape[0] == 0  # else the labels ride in the order (packed_label)
+    intercept, avg_intercept = state[S_INTERCEPT], state[S_AVG_INTERCEPT]
+    t, u = state[S_T], state[S_L1_U]
+    scale, avg_a, avg_b = 1.0, 0.0, 1.0
+    loss_sum = 0.0
+    n_clips = 0
+
+    n_steps = order.shape[0]
+    for k in range(n_steps):
+        if k + 2 * AHEAD < n_steps:
+            _prefetch(indptr, order_row(order[k + 2 * AHEAD], packed))
+        if k + AHEAD < n_steps:
+            ahead = order_row(order[k + AHEAD], packed)
+            prefetch_range(data, indptr[ahead], indptr[ahead + 1])
+            prefetch_range(indices, indptr[ahead], indptr[ahead + 1])
+            if not packed:
+                _prefetch(y, ahead)
+            if weighted:
+                _prefetch(sample_weight, ahead)
+        i = order_row(order[k], packed)
+        y_i = packed_label(order[k]) if packed else y[i]
+        start, end = indptr[i], indptr[i + 1]
+        p = scale * sparse_dot(coef, data, indices, start, end) + intercept
+        eta = step_size(schedule, eta0, power_t, t0, alpha, t)
+        sw = sample_weight[i] if weighted else 1.0
+        if compute_loss:
+            loss_sum += sw * loss_value(loss_code, y_i, p, loss_params)
+        dloss, clipped = clip_dloss(loss_derivative(loss_code, y_i, p, loss_params))
+        n_clips += clipped
+        update = -eta * sw * dloss
+
+        if l2 > 0.0:
+            factor = max(0.0, 1.0 - eta * l2)
+            if scale * factor >= MIN_SCALE:
+                # inline: a call passing the weight arrays costs more than the step
+                scale *= factor
+            else:
+                scale, avg_a, avg_b = shrink_or_fold(coef, avg_coef, scale, factor, avg_a, avg_b)
+        if update != 0.0:
+            c = update / scale
+            if avg_a != 0.0:
+                for kk in range(start, end):
+                    j = indices[kk]
+                    d = c * data[kk]
+                    coef[j] += d
+                    avg_coef[j] -= avg_a * d
+            else:
+                for kk in range(start, end):
+                    coef[indices[kk]] += c * data[kk]
+        if fit_intercept:
+            intercept += update
+        if l1 > 0.0:
+            u += eta * l1
+            for kk in range(start, end):
+                if data[kk] != 0.0:
+                    j = indices[kk]
+                    delta = l1_truncate(coef, l1_q, j, u, scale)
+                    avg_coef[j] -= avg_a * delta
+        if 0.0 < average_start <= t:
+            avg_a, avg_b, mu = average_step(t, average_start, scale, avg_a, avg_b)
+            avg_intercept += mu * (intercept - avg_intercept)
+        t += 1.0
+
+    finish_epoch(coef, avg_coef, scale, avg_a, avg_b)
+    state[S_INTERCEPT], state[S_AVG_INTERCEPT] = intercept, avg_intercept
+    state[S_T], state[S_L1_U] = t, u
+    state[S_N_CLIPS] += n_clips
+    return loss_sum

@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, validate_parameter_constra
 
 from .._kernels import _layout as L
 from .._kernels import _loss_switch
+from .._registry import named_subclasses
 from ._link import IDENTITY, IdentityLink
 from ._user import kernel_for
 
@@ -258,20 +259,5 @@ def check_scores(y: np.ndarray, p: np.ndarray) -> None:
 
 
 def named_losses() -> list[type[Loss]]:
-    """The built-in loss classes that carry a ``name``, in definition order.
-
-    Found among the subclasses of :class:`Loss` defined in ``fastloss.losses``
-    (so a user's subclass that sets ``name`` registers nothing); a name given
-    to two classes is a bug, reported at import.
-    """
-    found, seen, pending = [], {}, list(Loss.__subclasses__())
-    while pending:
-        cls = pending.pop(0)
-        pending[:0] = cls.__subclasses__()
-        name = cls.__dict__.get("name")
-        if isinstance(name, str) and cls.__module__.startswith(f"{__package__}."):
-            if name in seen:
-                raise RuntimeError(f"{cls.__name__} and {seen[name].__name__} share {name!r}.")
-            seen[name] = cls
-            found.append(cls)
-    return found
+    """The built-in loss classes that carry a ``name``, in definition order."""
+    return named_subclasses(Loss, __package__)

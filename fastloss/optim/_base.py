@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 
-__all__ = ["Optimizer", "named_subclasses", "POSITIVE", "UNIT_DECAY"]
+__all__ = ["Optimizer", "POSITIVE", "UNIT_DECAY"]
 
 #: A finite real number > 0 (step sizes, epsilons).
 POSITIVE = Interval(Real, 0.0, np.inf, closed="neither")
@@ -60,19 +60,3 @@ class Optimizer(BaseEstimator):
     def _step_size(self, eta0: float) -> float:
         """The base step size: ``lr``, or the estimator's ``eta0`` when ``lr`` is None."""
         return float(eta0 if self.lr is None else self.lr)
-
-
-def named_subclasses(base: type, package: str) -> list[type]:
-    """Subclasses of ``base`` defined in ``package`` that set a string ``name``,
-    in definition order; a name given to two classes is a bug, reported at import."""
-    found, seen, pending = [], {}, list(base.__subclasses__())
-    while pending:
-        cls = pending.pop(0)
-        pending[:0] = cls.__subclasses__()
-        name = cls.__dict__.get("name")
-        if isinstance(name, str) and cls.__module__.startswith(f"{package}."):
-            if name in seen:
-                raise RuntimeError(f"{cls.__name__} and {seen[name].__name__} share {name!r}.")
-            seen[name] = cls
-            found.append(cls)
-    return found

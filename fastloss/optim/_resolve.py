@@ -9,8 +9,9 @@ import numpy as np
 from sklearn.base import clone
 
 from .._kernels import _layout as L
+from .._registry import named_subclasses
 from . import _optimizers  # noqa: F401 (defines the classes the registry lists)
-from ._base import Optimizer, named_subclasses
+from ._base import Optimizer
 from ._schedules import SCHEDULES, Schedule, schedule_from_name
 
 __all__ = [

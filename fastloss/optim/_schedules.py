@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._kernels import _layout as L
-from ._base import named_subclasses
+from .._registry import named_subclasses
 
 __all__ = [
     "Schedule",
