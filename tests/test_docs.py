@@ -119,3 +119,12 @@ def test_readme_test_command_is_what_ci_runs():
     assert "-m pytest -q" in readme_lines[-1]
     start = ci_lines.index(readme_lines[0])
     assert ci_lines[start : start + len(readme_lines)] == readme_lines
+
+
+def test_readme_python_blocks_run():
+    """Every Python block of the README runs as written (its example once paired a
+    loss without ``epsilon`` with ``loss__epsilon`` and crashed when fitted)."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert blocks, "README.md lost its Python example"
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {"__name__": "readme_example"})
