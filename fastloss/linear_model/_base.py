@@ -52,21 +52,30 @@ def names_in_docstring(sklearn_losses, fastloss_losses):
         margin = " " * indent(block[0])
         return textwrap.fill(text, 79, initial_indent=margin, subsequent_indent=margin)
 
+    def paragraph(lines, i):
+        """``(start, end)`` of the lines around line ``i`` with its indent."""
+        level = indent(lines[i])
+
+        def same(k):
+            return 0 <= k < len(lines) and lines[k].strip() and indent(lines[k]) == level
+
+        start, end = i, i + 1
+        while same(start - 1):
+            start -= 1
+        while same(end):
+            end += 1
+        return start, end
+
     def decorate(cls):
-        lines = cls.__doc__.split("\n")
-        for i, line in enumerate(lines):
-            if not any(marker in line for marker in names):
+        lines, i = cls.__doc__.split("\n"), 0
+        while i < len(lines):
+            if not any(marker in lines[i] for marker in names):
+                i += 1
                 continue
-
-            def same(k, line=line):  # a line of the marker's paragraph
-                return 0 <= k < len(lines) and lines[k].strip() and indent(lines[k]) == indent(line)
-
-            start, end = i, i + 1
-            while same(start - 1):
-                start -= 1
-            while same(end):
-                end += 1
-            lines[start:end] = fill(lines[start:end]).split("\n")
+            start, end = paragraph(lines, i)
+            filled = fill(lines[start:end]).split("\n")
+            lines[start:end] = filled
+            i = start + len(filled)  # every line before it has been read
         cls.__doc__ = "\n".join(lines)
         return cls
 
@@ -250,8 +259,9 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
         )
 
     def _start(self, n_models, X, coef_init=None, intercept_init=None) -> TrainingState:
-        """Where ``fit`` starts from: zeros, the given values (either alone
-        completed with zeros), or with ``warm_start`` the last fit's weights.
+        """Where ``fit`` (and a first ``partial_fit``) starts from: zeros, the
+        given values (either alone completed with zeros), or with ``warm_start``
+        the last fit's weights.
         ``coef_init`` must reshape to (n_models, n_features)."""
         if self.warm_start and hasattr(self, "_training_state") and coef_init is None:
             coef_init = self._training_state.coef

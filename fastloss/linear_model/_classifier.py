@@ -20,7 +20,6 @@ from ..losses._base import TARGET_DOMAINS
 from ._base import BaseSGD, atomic_fit, names_in_docstring
 from ._callbacks import fit_callbacks, linear_attributes
 from ._multiclass import resolve_multi_class, train_classes
-from ._state import TrainingState
 
 
 @names_in_docstring(CLASSIFICATION_LOSSES, EXTRA_CLASSIFICATION_LOSSES)
@@ -243,8 +242,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         check_classification_targets(y)
         classes = np.unique(y)
         self._check_n_classes(classes)
-        n_models = 1 if classes.shape[0] == 2 else classes.shape[0]
-        start = self._start(n_models, X, coef_init, intercept_init)
+        start = self._start(_n_models(classes), X, coef_init, intercept_init)
         self._train(X, y, classes, sample_weight, loss, self.max_iter, start, self.warm_start)
         self._warn_if_not_converged()
         return self
@@ -288,11 +286,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
                 f"The target label(s) {unseen.tolist()} in y do not exist in the "
                 f"initial classes {self.classes_.tolist()}."
             )
-        if first_call:
-            n_models = 1 if self.classes_.shape[0] == 2 else self.classes_.shape[0]
-            start = TrainingState.zeros(n_models, X.shape[1], X.dtype)
-        else:
-            start = self._continued_state()
+        start = self._start(_n_models(self.classes_), X) if first_call else self._continued_state()
         self._train(X, y, self.classes_, sample_weight, loss, 1, start, not first_call)
         return self
 
@@ -474,6 +468,11 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
+
+
+def _n_models(classes):
+    """Linear models a classifier trains: one for two classes, else one a class."""
+    return 1 if classes.shape[0] == 2 else classes.shape[0]
 
 
 def _accuracy_score_fn(X, target, sample_weight, val_idx):

@@ -9,7 +9,6 @@ from sklearn.utils._param_validation import StrOptions
 from ..losses import EXTRA_REGRESSION_LOSSES, REGRESSION_LOSSES, Loss
 from ._base import BaseSGD, atomic_fit, names_in_docstring
 from ._callbacks import fit_callbacks, linear_attributes
-from ._state import TrainingState
 
 
 @names_in_docstring(REGRESSION_LOSSES, EXTRA_REGRESSION_LOSSES)
@@ -209,10 +208,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self._check_settings(for_partial_fit=True)
         loss = self._resolve_loss()
         X, y = self._validate_Xy(X, y, reset=first_call, y_numeric=True)
-        if first_call:
-            start = TrainingState.zeros(1, X.shape[1], X.dtype)
-        else:
-            start = self._continued_state()
+        start = self._start(1, X) if first_call else self._continued_state()
         self._train(X, y, sample_weight, loss, 1, start, not first_call)
         return self
 
