@@ -9,8 +9,11 @@ matplotlib and Dask documentation; it needs the network (offline, intersphinx
 only warns, which ``-W`` turns into a failure), so it is off by default.
 """
 
+import importlib.util
 import os
+import re
 import warnings
+from pathlib import Path
 
 import fastloss
 
@@ -47,11 +50,27 @@ templates_path = ["_templates"]
 
 # API reference: one page per public name, generated from the docstrings
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+# a class page lists inherited members too (_templates/autosummary/class.rst):
+# the estimators' score, densify, sparsify, get_params, set_params and
+# set_callbacks come from their base classes.  No "inherited-members" key
+# here: with Sphinx 9 a default of False overrides the template's flag.
+autodoc_default_options = {"members": True}
+# the page's table of contents names methods "fit()", not "SGDClassifier.fit()"
+# (the long names ran off the right-hand column)
+toc_object_entries_show_parents = "hide"
 autodoc_typehints = "none"  # numpydoc's Parameters sections say the types
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
+
+# formulas: MathJax 3 served from the built site itself (the pages render
+# offline), copied from the package sphinx-mathjax-offline (the extra "docs");
+# its directory name has a hyphen, so it is located, not imported
+_mathjax = importlib.util.find_spec("sphinx-mathjax-offline")
+if _mathjax is None:
+    raise RuntimeError('the docs need sphinx-mathjax-offline: pip install -e ".[docs]"')
+html_static_path = [str(Path(_mathjax.origin).parent / "static")]  # -> _static/mathjax/
+mathjax_path = "mathjax/tex-mml-chtml.js"
 
 # gallery: every example runs during the build
 sphinx_gallery_conf = {
@@ -62,6 +81,8 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "remove_config_comments": True,
     "reset_modules": ("matplotlib",),
+    # one "Computation times" page, not two (one of them outside every toctree)
+    "write_computation_times": False,
 }
 
 myst_heading_anchors = 3
@@ -73,8 +94,39 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_title = f"fastloss {release}"
-html_static_path = []
+# pages without sub-pages: no empty section navigation on the left
+html_sidebars = {"getting_started": [], "api": []}
+
+
+def _skip_metadata_requests(app, what, name, obj, skip, options):
+    """Leave out scikit-learn's generated ``set_<method>_request`` methods: their
+    docstrings point into scikit-learn's glossary, which is not built here."""
+    return True if re.fullmatch(r"set_\w+_request", name) else None
+
+
+def _sklearn_text_offline(app, env, node, contnode):
+    """Inherited scikit-learn docstrings (``score``, ``get_metadata_routing``)
+    cross-reference scikit-learn's user guide; offline those stay plain text
+    instead of failing the build (with intersphinx they link)."""
+    if "docstring of sklearn." in (node.source or ""):
+        return contnode
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_requests)
+    if "sphinx.ext.intersphinx" not in extensions:
+        app.connect("missing-reference", _sklearn_text_offline)
+
 
 # examples draw with matplotlib's Agg backend, without a display
 os.environ.setdefault("MPLBACKEND", "Agg")
 warnings.filterwarnings("ignore", message="Matplotlib is currently using agg")
+
+
+def _warning_without_path(message, category, filename, lineno, line=None):
+    """A warning in gallery output names its category, not this machine's files."""
+    return f"{category.__name__}: {message}\n"
+
+
+warnings.formatwarning = _warning_without_path

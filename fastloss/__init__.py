@@ -5,8 +5,25 @@ objects (:mod:`fastloss.losses`) and optimizers (:mod:`fastloss.optim`).
 """
 
 from . import losses, optim
-from .linear_model import SGDClassifier, SGDRegressor
+from .linear_model import (
+    SGDClassifier,
+    SGDMetricLearner,
+    SGDPairsMetricLearner,
+    SGDRanker,
+    SGDRegressor,
+    SGDTripletsMetricLearner,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["SGDClassifier", "SGDRegressor", "losses", "optim", "__version__"]
+__all__ = [
+    "SGDClassifier",
+    "SGDRanker",
+    "SGDRegressor",
+    "SGDMetricLearner",
+    "SGDPairsMetricLearner",
+    "SGDTripletsMetricLearner",
+    "losses",
+    "optim",
+    "__version__",
+]

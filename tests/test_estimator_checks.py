@@ -8,7 +8,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from fastloss import SGDClassifier, SGDRegressor
+from fastloss import SGDClassifier, SGDMetricLearner, SGDRanker, SGDRegressor
 from fastloss.losses import (
     CLASSIFICATION_LOSSES,
     REGRESSION_LOSSES,
@@ -54,6 +54,11 @@ ESTIMATORS = (
         SGDClassifier(loss="log_loss", multi_class="multinomial"),
         SGDClassifier(loss=MulticlassHinge()),
     ]
+    # pairwise ranking (tests/test_ranker.py for the rest)
+    + [SGDRanker(), SGDRanker(loss="pairwise_logistic", pairs_per_doc="all", optimizer="adam")]
+    # supervised metric learning (tests/test_metric_learning.py for the pairs and
+    # triplets learners, whose 3-D input these checks cannot feed)
+    + [SGDMetricLearner(), SGDMetricLearner(loss="contrastive", mining="random")]
 )
 
 

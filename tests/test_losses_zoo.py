@@ -228,7 +228,7 @@ def test_focal_gamma_zero_is_log_loss():
         (
             losses.FocalLoss(gamma=-1.0),
             None,
-            r"'gamma' parameter of FocalLoss must be a float in the range \[0.0, inf\)",
+            r"'gamma' parameter of FocalLoss must be a float in the range \[0.0, 50.0\]",
         ),
         (losses.FocalLoss(alpha=1.0), None, r"'alpha' .* in the range \(0.0, 1.0\) or None"),
         (losses.SmoothHinge(smoothness=-0.1), None, r"'smoothness' .* in the range \[0.0, inf\)"),

@@ -86,12 +86,13 @@ def test_loss_curve_accumulates_over_partial_fit_and_warm_start(regression):
     np.testing.assert_array_equal(cold.loss_curve_, first)
 
 
-def test_loss_curve_is_nan_when_the_loss_is_not_computed(binary):
+def test_loss_curve_is_recorded_on_every_fit(binary):
+    # tol=None and verbose=0 once skipped the loss (a NaN curve); issue 21
     X, y = binary
-    est = SGDClassifier(tol=None, max_iter=3, random_state=0).fit(X, y)
-    assert est.loss_curve_.shape == (3,) and np.isnan(est.loss_curve_).all()
+    quiet = SGDClassifier(tol=None, max_iter=3, random_state=0).fit(X, y)
+    assert quiet.loss_curve_.shape == (3,) and np.isfinite(quiet.loss_curve_).all()
     est = SGDClassifier(tol=None, max_iter=3, verbose=1, random_state=0)
-    assert np.isfinite(est.fit(X, y).loss_curve_).all()
+    np.testing.assert_array_equal(est.fit(X, y).loss_curve_, quiet.loss_curve_)
 
 
 def _refit_scores(make, X, y, epochs, score):

@@ -10,9 +10,12 @@ next to the estimator's own loss curve.
 """
 
 # %%
+import warnings
+
 import matplotlib.pyplot as plt
 from sklearn.callback import ScoringMonitor
 from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
@@ -30,7 +33,9 @@ def held_out_accuracy(estimator, X, y):
 
 monitor = ScoringMonitor(scoring={"train": "accuracy", "held out": held_out_accuracy})
 clf = SGDClassifier(average=True, max_iter=25, tol=1e-4, n_iter_no_change=25, random_state=0)
-clf.set_callbacks(monitor).fit(X_train, y_train)
+with warnings.catch_warnings():  # all 25 epochs run on purpose: no convergence warning
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    clf.set_callbacks(monitor).fit(X_train, y_train)
 
 epochs = [row for row in monitor.get_logs().data if row["task_name"] == "epoch"]
 print(f"{len(epochs)} epochs recorded, {clf.n_iter_} run")

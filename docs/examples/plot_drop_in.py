@@ -4,8 +4,11 @@ A drop-in for scikit-learn's SGD
 ===================================
 
 Changing one import trains the same kind of model: the same parameters,
-defaults and attributes.  Here both libraries fit the same pipeline and reach
-the same held-out accuracy.
+defaults and attributes.  Here both libraries fit the same pipeline on the same
+data.  They do not reach the same held-out accuracy to the digit: each library
+shuffles the rows its own way and stops on its own epoch, so the two SGD runs
+end at different points near the same optimum.  The accuracies printed below
+differ by about one and a half points, and the coefficient norms by about 4 %.
 """
 
 # %%

@@ -109,6 +109,20 @@ QUANTILE = 11
 LOG_COSH = 12
 POISSON = 13
 TWEEDIE = 14
+# robust losses (label noise, outliers)
+RAMP = 15
+GENERALIZED_CROSS_ENTROPY = 16
+SYMMETRIC_CROSS_ENTROPY = 17
+TUKEY = 18
+CAUCHY = 19
+ABSOLUTE_ERROR = 20
+#: A weighted sum of built-in losses (``fastloss.losses.Sum``).  Its ``params``
+#: array describes the terms: ``[n_terms, (code, weight, n_params, params...) ...]``
+#: (the ``COMPOSITE_*`` offsets below), so that one compiled switch serves every
+#: composite of built-in losses, whatever its terms, weights and hyperparameters.
+COMPOSITE = 21
+COMPOSITE_N_TERMS = 0  # params[0]: number of terms
+COMPOSITE_HEAD = 3  # per term: code, weight, n_params, then its n_params values
 #: Code of user-defined losses: kernels reach them through a specialised copy
 #: (``fastloss.losses._user.kernel_for``), never through the switch.
 USER_DEFINED = -1
@@ -140,3 +154,23 @@ MIN_SCALE = 1e-9
 # (linear_model._runners.kernel_targets).
 LABEL_BIT = np.uint32(0x80000000)
 ROW_BITS = np.uint32(0x7FFFFFFF)
+
+# ------------------------------------------ metric learning (issue 19, part 2)
+# Loss codes of _kernels.metric_epoch, not of _loss_switch: a pair loss is a
+# function of a pair's label (+1 similar, -1 dissimilar) and squared distance
+# under the learnt map, a triplet loss of d(anchor, positive)^2 -
+# d(anchor, negative)^2.  Its kernels keep their step counter in S_T of an
+# (S_SIZE,) state array and read the plain-SGD hyper slots.
+CONTRASTIVE = 40
+SOFT_CONTRASTIVE = 41
+TRIPLET = 42
+SOFT_TRIPLET = 43
+
+# ---------------------------------------------------- ranking (pair_epoch)
+# Columns of ``spans``, int64 (n_positions, 4), of the pairwise ranking kernels:
+# the positions of one query are contiguous and sorted by decreasing relevance.
+SPAN_QUERY_START = 0  # first position of the query
+SPAN_QUERY_END = 1  # past-the-end position of the query
+SPAN_TIE_START = 2  # first position of the run of equal relevance
+SPAN_TIE_END = 3  # past-the-end position of that run
+SPAN_SIZE = 4

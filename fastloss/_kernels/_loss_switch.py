@@ -12,6 +12,12 @@ reach it through a copy whose ``loss_value`` / ``loss_derivative`` globals are
 rebound (``_specialise``), which is why every kernel must call these two by
 name, and why they keep their names.
 
+A composite loss (``fastloss.losses.Sum`` of built-in losses) has the code
+``COMPOSITE`` and its terms in ``params`` (``_layout``); the switch loops over
+them through the per-term switch (:func:`term_value` / :func:`term_derivative`,
+which take the hyperparameters as scalars), so every composite of built-in
+losses runs the same cached kernels.
+
 Conventions follow scikit-learn's SGD losses: binary classification losses take
 ``y`` in {-1, +1} and ``p`` the raw margin score; regression losses take the
 target and the prediction.  Squared error is halved (``0.5 * (p - y) ** 2``).
@@ -21,11 +27,21 @@ from __future__ import annotations
 
 import math
 
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
+
 from .._config import jit
 from ._layout import (
+    ABSOLUTE_ERROR,
+    CAUCHY,
+    COMPOSITE,
+    COMPOSITE_HEAD,
+    COMPOSITE_N_TERMS,
     CROSS_ENTROPY,
     EPSILON_INSENSITIVE,
     FOCAL,
+    GENERALIZED_CROSS_ENTROPY,
     HINGE,
     HUBER,
     LOG,
@@ -33,10 +49,13 @@ from ._layout import (
     MODIFIED_HUBER,
     POISSON,
     QUANTILE,
+    RAMP,
     SMOOTH_HINGE,
     SQUARED_EPSILON_INSENSITIVE,
     SQUARED_ERROR,
     SQUARED_HINGE,
+    SYMMETRIC_CROSS_ENTROPY,
+    TUKEY,
     TWEEDIE,
 )
 
@@ -331,13 +350,128 @@ def tweedie_dloss(y, p, power):
     return clipped_exp((2.0 - power) * p) - y * clipped_exp((1.0 - power) * p)
 
 
+@jit()
+def ramp_loss(y, p, s):
+    """Hinge truncated at margin s < 1: 0 for z >= 1, 1 - z on [s, 1], 1 - s below."""
+    z = p * y
+    if z >= 1.0:
+        return 0.0
+    if z <= s:
+        return 1.0 - s
+    return 1.0 - z
+
+
+@jit()
+def ramp_dloss(y, p, s):
+    """-y for s <= z <= 1 (the hinge's subgradient at 1, pushing at s), else 0."""
+    z = p * y
+    return -y if s <= z <= 1.0 else 0.0
+
+
+@jit()
+def generalized_cross_entropy_loss(y, p, q):
+    """(1 - f^q) / q with f = sigmoid(y p) (Zhang & Sabuncu, 2018); q = 0 is the log loss.
+
+    Written as -expm1(-q softplus(-z)) / q: finite at any margin (at most 1 / q).
+    """
+    nll = softplus(-p * y)  # -log f
+    if q == 0.0:
+        return nll
+    return -math.expm1(-q * nll) / q
+
+
+@jit()
+def generalized_cross_entropy_dloss(y, p, q):
+    """-y f^q (1 - f): the log loss's derivative damped by f^q."""
+    z = p * y
+    return -y * math.exp(-q * softplus(-z)) * sigmoid(-z)
+
+
+#: -A of Wang et al. (2019): the reverse cross-entropy takes log 0 = A = -4.
+RCE_LOG_ZERO = 4.0
+
+
+@jit()
+def symmetric_cross_entropy_loss(y, p, alpha, beta):
+    """alpha * log loss + beta * reverse cross-entropy; for two classes the
+    reverse term is -A (1 - f) = 4 sigmoid(-y p) (Wang et al., 2019)."""
+    z = p * y
+    return alpha * softplus(-z) + beta * RCE_LOG_ZERO * sigmoid(-z)
+
+
+@jit()
+def symmetric_cross_entropy_dloss(y, p, alpha, beta):
+    z = p * y
+    return -y * sigmoid(-z) * (alpha + beta * RCE_LOG_ZERO * sigmoid(z))
+
+
+@jit()
+def tukey_loss(y, p, c):
+    """Tukey's biweight: c^2 / 6 (1 - (1 - (r / c)^2)^3) for |r| < c, c^2 / 6 beyond."""
+    t = (p - y) / c
+    if abs(t) >= 1.0:
+        return c * c / 6.0
+    u = 1.0 - t * t
+    return c * c / 6.0 * (1.0 - u * u * u)
+
+
+@jit()
+def tukey_dloss(y, p, c):
+    """r (1 - (r / c)^2)^2 for |r| < c, 0 beyond: gross outliers pull with no force."""
+    r = p - y
+    t = r / c
+    if abs(t) >= 1.0:
+        return 0.0
+    u = 1.0 - t * t
+    return r * u * u
+
+
+@jit()
+def cauchy_loss(y, p, c):
+    """c^2 / 2 log(1 + (r / c)^2), exact where (r / c)^2 would overflow."""
+    t = abs((p - y) / c)
+    if t > 1e100:
+        return c * c * math.log(t)
+    return 0.5 * c * c * math.log1p(t * t)
+
+
+@jit()
+def cauchy_dloss(y, p, c):
+    """r / (1 + (r / c)^2): decays like c^2 / r for large residuals."""
+    r = p - y
+    t = r / c
+    if abs(t) > 1e100:
+        return c / t
+    return r / (1.0 + t * t)
+
+
+@jit()
+def absolute_error_loss(y, p):
+    """|p - y|."""
+    return abs(p - y)
+
+
+@jit()
+def absolute_error_dloss(y, p):
+    """sign(p - y), 0 at p = y."""
+    if p > y:
+        return 1.0
+    if p < y:
+        return -1.0
+    return 0.0
+
+
 @jit(inline="always")
-def loss_value(code, y, p, params):
-    """Value of built-in loss ``code`` at one sample; ``params``: float64 (n_params,)."""
+def term_value(code, y, p, a, b, c):
+    """Value of built-in loss ``code`` at one sample; ``a``, ``b``, ``c``: its
+    first, second and third hyperparameters (0 where it has fewer).
+
+    Scalars, not the parameter array: an array bound by a helper IR-inlined on
+    two paths (plain and composite) keeps reference counts in the row loop."""
     if code == HINGE:
-        return hinge_loss(y, p, params[0])
+        return hinge_loss(y, p, a)
     if code == SQUARED_HINGE:
-        return squared_hinge_loss(y, p, params[0])
+        return squared_hinge_loss(y, p, a)
     if code == LOG:
         return log_loss(y, p)
     if code == MODIFIED_HUBER:
@@ -345,35 +479,48 @@ def loss_value(code, y, p, params):
     if code == SQUARED_ERROR:
         return squared_error_loss(y, p)
     if code == HUBER:
-        return huber_loss(y, p, params[0])
+        return huber_loss(y, p, a)
     if code == EPSILON_INSENSITIVE:
-        return epsilon_insensitive_loss(y, p, params[0])
+        return epsilon_insensitive_loss(y, p, a)
     if code == SQUARED_EPSILON_INSENSITIVE:
-        return squared_epsilon_insensitive_loss(y, p, params[0])
+        return squared_epsilon_insensitive_loss(y, p, a)
     if code == SMOOTH_HINGE:
-        return smooth_hinge_loss(y, p, params[0])
+        return smooth_hinge_loss(y, p, a)
     if code == FOCAL:
-        return focal_loss(y, p, params[0], params[1], params[2])
+        return focal_loss(y, p, a, b, c)
     if code == CROSS_ENTROPY:
         return cross_entropy_loss(y, p)
     if code == QUANTILE:
-        return quantile_loss(y, p, params[0])
+        return quantile_loss(y, p, a)
     if code == LOG_COSH:
         return log_cosh_loss(y, p)
     if code == POISSON:
         return poisson_loss(y, p)
     if code == TWEEDIE:
-        return tweedie_loss(y, p, params[0])
+        return tweedie_loss(y, p, a)
+    if code == RAMP:
+        return ramp_loss(y, p, a)
+    if code == GENERALIZED_CROSS_ENTROPY:
+        return generalized_cross_entropy_loss(y, p, a)
+    if code == SYMMETRIC_CROSS_ENTROPY:
+        return symmetric_cross_entropy_loss(y, p, a, b)
+    if code == TUKEY:
+        return tukey_loss(y, p, a)
+    if code == CAUCHY:
+        return cauchy_loss(y, p, a)
+    if code == ABSOLUTE_ERROR:
+        return absolute_error_loss(y, p)
     return math.nan  # not a built-in code: NaN makes the fit fail loudly
 
 
 @jit(inline="always")
-def loss_derivative(code, y, p, params):
-    """Derivative in ``p`` of built-in loss ``code`` at one sample."""
+def term_derivative(code, y, p, a, b, c):
+    """Derivative in ``p`` of built-in loss ``code`` at one sample; ``a``, ``b``,
+    ``c`` as in term_value."""
     if code == HINGE:
-        return hinge_dloss(y, p, params[0])
+        return hinge_dloss(y, p, a)
     if code == SQUARED_HINGE:
-        return squared_hinge_dloss(y, p, params[0])
+        return squared_hinge_dloss(y, p, a)
     if code == LOG:
         return log_dloss(y, p)
     if code == MODIFIED_HUBER:
@@ -381,26 +528,140 @@ def loss_derivative(code, y, p, params):
     if code == SQUARED_ERROR:
         return squared_error_dloss(y, p)
     if code == HUBER:
-        return huber_dloss(y, p, params[0])
+        return huber_dloss(y, p, a)
     if code == EPSILON_INSENSITIVE:
-        return epsilon_insensitive_dloss(y, p, params[0])
+        return epsilon_insensitive_dloss(y, p, a)
     if code == SQUARED_EPSILON_INSENSITIVE:
-        return squared_epsilon_insensitive_dloss(y, p, params[0])
+        return squared_epsilon_insensitive_dloss(y, p, a)
     if code == SMOOTH_HINGE:
-        return smooth_hinge_dloss(y, p, params[0])
+        return smooth_hinge_dloss(y, p, a)
     if code == FOCAL:
-        return focal_dloss(y, p, params[0], params[1], params[2])
+        return focal_dloss(y, p, a, b, c)
     if code == CROSS_ENTROPY:
         return cross_entropy_dloss(y, p)
     if code == QUANTILE:
-        return quantile_dloss(y, p, params[0])
+        return quantile_dloss(y, p, a)
     if code == LOG_COSH:
         return log_cosh_dloss(y, p)
     if code == POISSON:
         return poisson_dloss(y, p)
     if code == TWEEDIE:
-        return tweedie_dloss(y, p, params[0])
+        return tweedie_dloss(y, p, a)
+    if code == RAMP:
+        return ramp_dloss(y, p, a)
+    if code == GENERALIZED_CROSS_ENTROPY:
+        return generalized_cross_entropy_dloss(y, p, a)
+    if code == SYMMETRIC_CROSS_ENTROPY:
+        return symmetric_cross_entropy_dloss(y, p, a, b)
+    if code == TUKEY:
+        return tukey_dloss(y, p, a)
+    if code == CAUCHY:
+        return cauchy_dloss(y, p, a)
+    if code == ABSOLUTE_ERROR:
+        return absolute_error_dloss(y, p)
     return math.nan  # not a built-in code: NaN makes the fit fail loudly
+
+
+#: Hyperparameters a built-in loss may have (term_value's a, b, c).
+MAX_TERM_PARAMS = 3
+
+
+@intrinsic
+def data_address(typingctx, arr):
+    """Address of a contiguous float64 array's first item, as an integer."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.float64 and arr.ndim == 1):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.ptrtoint(array.data, context.get_value_type(types.intp))
+
+    return types.intp(arr), codegen
+
+
+@intrinsic
+def load_float64(typingctx, address, index):
+    """The float64 at ``address + 8 * index`` (an address from data_address)."""
+    if not (isinstance(address, types.Integer) and isinstance(index, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        index = context.cast(builder, args[1], signature.args[1], types.intp)
+        pointer = builder.inttoptr(args[0], ir.DoubleType().as_pointer())
+        return builder.load(builder.gep(pointer, [index]))
+
+    return types.float64(address, index), codegen
+
+
+# Two things keep the composite branches' loop over the terms cheap (measured
+# on derivative_array: 1.4 ns a sample for Huber, 36-66 ns for a one-term sum
+# without them, within 1 ns of the sum of its terms' with them):
+# - the parameter array is read through its address: an array that an
+#   IR-inlined helper uses inside a loop keeps an atomic reference-count
+#   increment and decrement around that loop, once a sample (Numba's refprune
+#   pass cannot remove a pair with a loop between them);
+# - each term sees the prediction as ``p + 0.0 * weight`` (exactly p for the
+#   finite weights a Sum accepts): with p invariant in the loop, LLVM hoisted
+#   the exp of every branch of the switch out of it, computing all of them for
+#   every sample whatever the terms.
+
+
+@jit(inline="always")
+def loss_value(code, y, p, params):
+    """Value of built-in loss ``code`` at one sample; ``params``: float64 (n_params,).
+
+    ``COMPOSITE`` is a weighted sum whose ``params`` are
+    ``[n_terms, (code, weight, n_params, params...) ...]`` (``_layout``): a flat
+    loop over the terms through the plain switch, no recursion, no array slices.
+    """
+    n = params.shape[0]
+    if code != COMPOSITE:
+        a = params[0] if n > 0 else 0.0
+        b = params[1] if n > 1 else 0.0
+        c = params[2] if n > 2 else 0.0
+        return term_value(code, y, p, a, b, c)
+    n_terms = int(params[COMPOSITE_N_TERMS])
+    base = data_address(params)
+    total = 0.0
+    k = COMPOSITE_N_TERMS + 1
+    for _ in range(n_terms):
+        m = int(load_float64(base, k + 2))
+        s = k + COMPOSITE_HEAD
+        a = load_float64(base, s) if m > 0 else 0.0
+        b = load_float64(base, s + 1) if m > 1 else 0.0
+        c = load_float64(base, s + 2) if m > 2 else 0.0
+        term = int(load_float64(base, k))
+        weight = load_float64(base, k + 1)
+        total += weight * term_value(term, y, p + 0.0 * weight, a, b, c)
+        k = s + m
+    return total
+
+
+@jit(inline="always")
+def loss_derivative(code, y, p, params):
+    """Derivative in ``p`` of built-in loss ``code`` at one sample (``params`` as
+    in loss_value)."""
+    n = params.shape[0]
+    if code != COMPOSITE:
+        a = params[0] if n > 0 else 0.0
+        b = params[1] if n > 1 else 0.0
+        c = params[2] if n > 2 else 0.0
+        return term_derivative(code, y, p, a, b, c)
+    n_terms = int(params[COMPOSITE_N_TERMS])
+    base = data_address(params)
+    total = 0.0
+    k = COMPOSITE_N_TERMS + 1
+    for _ in range(n_terms):
+        m = int(load_float64(base, k + 2))
+        s = k + COMPOSITE_HEAD
+        a = load_float64(base, s) if m > 0 else 0.0
+        b = load_float64(base, s + 1) if m > 1 else 0.0
+        c = load_float64(base, s + 2) if m > 2 else 0.0
+        term = int(load_float64(base, k))
+        weight = load_float64(base, k + 1)
+        total += weight * term_derivative(term, y, p + 0.0 * weight, a, b, c)
+        k = s + m
+    return total
 
 
 @jit()

@@ -47,6 +47,24 @@ def clip_dloss(d):
     return d, 0
 
 
+@jit(inline="always")
+def overflow_marker(p):
+    """NaN for a NaN score ``p`` (``inf - inf``: weights so large that the
+    model is undefined on the row), else 0.0.
+
+    Every epoch kernel adds it to its loss sum, whether or not it sums the
+    loss, so that such a score reaches the training loop's divergence check:
+    hinge and perceptron give a NaN margin a zero loss and a zero derivative,
+    and a model of finite but huge weights would otherwise train on silently
+    and be published (issue 21).  An infinite score is left alone: finite
+    weights times one huge entry of a row give it (scikit-learn fits such rows
+    too), and an infinite loss already stops training.
+    """
+    if math.isnan(p):
+        return math.nan
+    return 0.0
+
+
 @jit()
 def l1_truncate(coef, l1_q, j, u, scale):
     """Truncate weight ``j`` by its pending cumulative L1 penalty.

@@ -76,7 +76,7 @@ from ._optim_rules import (
     step_all,
     step_eta,
 )
-from ._weights import clip_dloss
+from ._weights import clip_dloss, overflow_marker
 from .sgd_epoch import row_dot
 
 __all__ = ["minibatch_epoch_dense", "minibatch_epoch_csr"]
@@ -115,6 +115,7 @@ def minibatch_epoch_dense(
             sw = sample_weight[i] if weighted else 1.0
             if compute_loss:
                 loss_sum += sw * loss_value(loss_code, y[i], p, loss_params)
+            loss_sum += overflow_marker(p)
             dloss, clipped = clip_dloss(loss_derivative(loss_code, y[i], p, loss_params))
             n_clips += clipped
             d = sw * dloss
@@ -241,6 +242,7 @@ def minibatch_epoch_csr(
             sw = sample_weight[i] if weighted else 1.0
             if compute_loss:
                 loss_sum += sw * loss_value(loss_code, y[i], p, loss_params)
+            loss_sum += overflow_marker(p)
             dloss, clipped = clip_dloss(loss_derivative(loss_code, y[i], p, loss_params))
             n_clips += clipped
             d = sw * dloss

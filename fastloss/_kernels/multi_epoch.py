@@ -95,6 +95,7 @@ from ._prefetch import AHEAD, _prefetch, prefetch_range, prefetch_row
 from ._weights import (
     average_step,
     clip_dloss,
+    overflow_marker,
     step_size,
 )
 from .sgd_epoch import row_dot
@@ -404,6 +405,7 @@ def multi_epoch_dense(
                 y, weight[k] = ovr_target(label == k + class_offset, sw, class_weight[k])
                 if compute_loss:
                     loss_sums[k] += weight[k] * loss_value(loss_code, y, p[k], loss_params)
+                loss_sums[k] += overflow_marker(p[k])
                 dloss[k], clipped = clip_dloss(loss_derivative(loss_code, y, p[k], loss_params))
                 cstate[C_N_CLIPS, k] += clipped
         else:  # a joint loss: the sample's class weight applies to every class
@@ -411,6 +413,7 @@ def multi_epoch_dense(
             loss_sums[label] += w * multiclass_loss_gradient(mode, label, p, dloss)
             for k in range(n_classes):
                 weight[k] = w
+                loss_sums[label] += overflow_marker(p[k])
         class_steps(hyper, cstate, weight, dloss, coef, avg_coef, True, scale, avg_a, avg_b, step)
         add_dense_row(coef, avg_coef, X, i, step, avg_a)
         if l1 > 0.0:
@@ -463,6 +466,7 @@ def multi_epoch_csr(
                 y, weight[k] = ovr_target(label == k + class_offset, sw, class_weight[k])
                 if compute_loss:
                     loss_sums[k] += weight[k] * loss_value(loss_code, y, p[k], loss_params)
+                loss_sums[k] += overflow_marker(p[k])
                 dloss[k], clipped = clip_dloss(loss_derivative(loss_code, y, p[k], loss_params))
                 cstate[C_N_CLIPS, k] += clipped
         else:  # a joint loss: the sample's class weight applies to every class
@@ -470,6 +474,7 @@ def multi_epoch_csr(
             loss_sums[label] += w * multiclass_loss_gradient(mode, label, p, dloss)
             for k in range(n_classes):
                 weight[k] = w
+                loss_sums[label] += overflow_marker(p[k])
         class_steps(hyper, cstate, weight, dloss, coef, avg_coef, False, scale, avg_a, avg_b, step)
         add_csr_row(coef, avg_coef, data, indices, start, end, step, avg_a, is_averaging(avg_a))
         if l1 > 0.0:

@@ -76,6 +76,7 @@ from ._weights import (
     clip_dloss,
     finish_epoch,
     l1_truncate,
+    overflow_marker,
     shrink_or_fold,
     step_size,
 )
@@ -159,6 +160,7 @@ def sgd_epoch_dense(
         sw = sample_weight[i] if weighted else 1.0
         if compute_loss:
             loss_sum += sw * loss_value(loss_code, y_i, p, loss_params)
+        loss_sum += overflow_marker(p)
         dloss, clipped = clip_dloss(loss_derivative(loss_code, y_i, p, loss_params))
         n_clips += clipped
         update = -eta * sw * dloss
@@ -253,6 +255,7 @@ def sgd_epoch_csr(
         sw = sample_weight[i] if weighted else 1.0
         if compute_loss:
             loss_sum += sw * loss_value(loss_code, y_i, p, loss_params)
+        loss_sum += overflow_marker(p)
         dloss, clipped = clip_dloss(loss_derivative(loss_code, y_i, p, loss_params))
         n_clips += clipped
         update = -eta * sw * dloss

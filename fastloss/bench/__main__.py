@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -14,10 +15,19 @@ from ._suites import SUITES, suite
 __all__ = ["main"]
 
 
+def _prog() -> str:
+    """The command as it was invoked: the ``fastloss-bench`` script (its name,
+    as argparse shows it) or ``python -m fastloss.bench`` (whose ``argv[0]`` is
+    this file's path, shown as ``__main__.py``)."""
+    if os.path.basename(sys.argv[0]) in ("__main__.py", ""):
+        return "python -m fastloss.bench"
+    return os.path.basename(sys.argv[0])
+
+
 def _parser() -> argparse.ArgumentParser:
     """The command-line options."""
     parser = argparse.ArgumentParser(
-        prog="python -m fastloss.bench",
+        prog=_prog(),
         description="Time fastloss against scikit-learn's SGD estimators, epoch by epoch.",
     )
     parser.add_argument(
@@ -56,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
         "--scaling",
         action="store_true",
         help="instead: the parallel fits' epochs at 1, 2, 4, ... threads (a Markdown table)",
+    )
+    parser.add_argument(
+        "--ranking",
+        action="store_true",
+        help="instead: SGDRanker against RankSVM / RankNet solved exactly on explicit pairs, "
+        "and its epoch time against plain SGD (a Markdown table; --quick: smaller data)",
     )
     parser.add_argument(
         "--threads",
@@ -107,6 +123,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--quick is --suite quick; it does not go with --suite {args.suite}")
     if args.scaling:
         return _scaling(args, parser)
+    if args.ranking:
+        from ._ranking import format_ranking, run_ranking
+
+        print(format_ranking(run_ranking(quick=args.quick, seed=args.seed)))
+        return 0
     if args.time_to_accuracy:
         from ._time_to_accuracy import format_time_to_accuracy, time_to_accuracy
 

@@ -8,6 +8,10 @@ counted):
 * fastloss with a warm Numba cache (the cache this installation already uses);
 * scikit-learn's SGDClassifier;
 * fastloss with an empty temporary ``NUMBA_CACHE_DIR`` (compiles every kernel);
+* fastloss loading a cache that ``python -m fastloss.compile --cache-dir DIR``
+  built, from a read-only ``DIR`` (``FASTLOSS_CACHE_DIR``; made read-only with
+  ``chmod -R a-w`` and, since that does not stop root, by an audit hook that
+  fails every write under it, as a read-only mount would);
 * fastloss's warm start part by part, in the order the import and the fit
   reach them (the scikit-learn modules fastloss builds on; ``numba``;
   fastloss's own modules; Numba's runtime, code generator and installed
@@ -59,6 +63,27 @@ print(repr(time.perf_counter() - start))
 
 _MODULES = {"fastloss": "fastloss", "sklearn": "sklearn.linear_model"}
 
+#: Run first in the read-only runs: every write under ``$READ_ONLY`` fails.
+_READ_ONLY_GUARD = """
+import os, sys
+_READ_ONLY = os.path.realpath(os.environ["READ_ONLY"])
+
+def _guard(event, args):
+    if event == "open":
+        mode, flags = args[1], args[2]
+        if not ((mode and any(c in mode for c in "wax+")) or (
+                flags and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))):
+            return
+    elif event not in ("os.mkdir", "os.remove", "os.rename", "os.rmdir"):
+        return
+    path = args[0]
+    if isinstance(path, (str, bytes)) and os.path.realpath(os.fsdecode(path)).startswith(
+            _READ_ONLY):
+        raise PermissionError(13, "Read-only file system", os.fsdecode(path))
+
+sys.addaudithook(_guard)
+"""
+
 _PARTS_SCRIPT = (
     _DATA
     + """
@@ -105,17 +130,31 @@ class ColdStart:
         fastloss with an empty Numba cache; ``None`` when not measured.
     fastloss_parts : dict or None
         Seconds of each part of fastloss's warm start (:data:`PARTS`), medians.
+    fastloss_read_only_seconds : float or None
+        fastloss loading the cache ``python -m fastloss.compile`` built, from a
+        read-only directory (median); ``None`` when not measured.
+    compile_step_seconds : float or None
+        What that compile step took (once).
     """
 
     fastloss_warm_seconds: float
     sklearn_seconds: float
     fastloss_cold_cache_seconds: float | None = None
     fastloss_parts: dict[str, float] | None = None
+    fastloss_read_only_seconds: float | None = None
+    compile_step_seconds: float | None = None
 
     @property
     def warm_ratio(self) -> float:
         """``fastloss_warm / sklearn``: above 1 means fastloss starts slower."""
         return self.fastloss_warm_seconds / self.sklearn_seconds
+
+    @property
+    def read_only_ratio(self) -> float | None:
+        """``fastloss_read_only / fastloss_warm`` (issue 21 asks for at most 1.3), or ``None``."""
+        if self.fastloss_read_only_seconds is None:
+            return None
+        return self.fastloss_read_only_seconds / self.fastloss_warm_seconds
 
     @property
     def cold_cache_ratio(self) -> float | None:
@@ -142,6 +181,39 @@ def _write_bytecode() -> None:
 def _run_once(library: str, **env: str) -> float:
     """Seconds reported by one fresh interpreter importing ``library`` and fitting."""
     return float(_run_script(_SCRIPT.format(module=_MODULES[library]), library, **env))
+
+
+def _compile_step(cache_dir: str) -> float:
+    """``python -m fastloss.compile --cache-dir cache_dir``, then ``chmod -R a-w``;
+    returns the step's seconds."""
+    command = "import sys; from fastloss.compile import compile_kernels as c; print(c(sys.argv[1]))"
+    completed = subprocess.run(
+        [sys.executable, "-c", command, cache_dir],
+        capture_output=True,
+        text=True,
+        env=_environment(),
+        check=False,
+        timeout=1800,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"the compile step failed:\n{completed.stderr}")
+    for folder, _, files in os.walk(cache_dir):
+        for path in [folder, *(os.path.join(folder, f) for f in files)]:
+            os.chmod(path, os.stat(path).st_mode & ~0o222)
+    return float(completed.stdout.strip().splitlines()[-1])
+
+
+def _read_only_once(cache_dir: str) -> float:
+    """Seconds of import + first fit loading the compiled cache from read-only ``cache_dir``."""
+    script = _READ_ONLY_GUARD + _SCRIPT.format(module="fastloss")
+    env = {"FASTLOSS_CACHE_DIR": cache_dir, "READ_ONLY": cache_dir}
+    return float(_run_script(script, "fastloss (read-only cache)", **env))
+
+
+def _make_writable(cache_dir: str) -> None:
+    for folder, _, files in os.walk(cache_dir):
+        for path in [folder, *(os.path.join(folder, f) for f in files)]:
+            os.chmod(path, os.stat(path).st_mode | 0o200)
 
 
 def _parts_once() -> list[float]:
@@ -171,7 +243,10 @@ def _cold_cache_seconds() -> float:
 
 
 def measure_cold_start(
-    repeat: int = 3, cold_cache: bool = True, parts: int | None = None
+    repeat: int = 3,
+    cold_cache: bool = True,
+    parts: int | None = None,
+    read_only: bool | None = None,
 ) -> ColdStart:
     """Measure fastloss's and scikit-learn's start in fresh processes.
 
@@ -185,6 +260,11 @@ def measure_cold_start(
     parts : int, optional
         Part-by-part runs of fastloss's warm start (default: ``repeat``); the
         quick suite makes one, each costs a fresh interpreter.
+    read_only : bool, optional
+        Also run the compile step (``python -m fastloss.compile``, a minute or
+        two) into a temporary directory, make it read-only and time ``repeat``
+        starts loading from it, alternating with the warm runs.  Defaults to
+        ``cold_cache`` (both cost compiles; the quick suite skips them).
 
     Returns
     -------
@@ -192,15 +272,26 @@ def measure_cold_start(
     """
     _write_bytecode()  # and make sure Numba's cache is warm
     n_parts = repeat if parts is None else parts
-    sklearn_times, fastloss_times, part_times = [], [], []
-    for k in range(repeat):
-        sklearn_times.append(_run_once("sklearn"))
-        fastloss_times.append(_run_once("fastloss"))
-        if k < n_parts:
-            part_times.append(_parts_once())
+    read_only = cold_cache if read_only is None else read_only
+    sklearn_times, fastloss_times, part_times, read_only_times = [], [], [], []
+    compile_seconds = None
+    with tempfile.TemporaryDirectory(prefix="fastloss-bench-compiled-") as compiled:
+        if read_only:
+            compile_seconds = _compile_step(compiled)
+        for k in range(repeat):
+            sklearn_times.append(_run_once("sklearn"))
+            fastloss_times.append(_run_once("fastloss"))
+            if read_only:
+                read_only_times.append(_read_only_once(compiled))
+            if k < n_parts:
+                part_times.append(_parts_once())
+        if read_only:
+            _make_writable(compiled)  # so that it can be removed
     return ColdStart(
         fastloss_warm_seconds=statistics.median(fastloss_times),
         sklearn_seconds=statistics.median(sklearn_times),
+        fastloss_read_only_seconds=statistics.median(read_only_times) if read_only else None,
+        compile_step_seconds=compile_seconds,
         fastloss_cold_cache_seconds=_cold_cache_seconds() if cold_cache else None,
         fastloss_parts={
             name: statistics.median(seconds)

@@ -125,6 +125,12 @@ def _cold_start_lines(result: BenchResult) -> list[str]:
             f"  fastloss, empty Numba cache  {cold.fastloss_cold_cache_seconds:6.2f} s"
             f"   ({cold.cold_cache_ratio:.2f}x scikit-learn)"
         )
+    if getattr(cold, "fastloss_read_only_seconds", None) is not None:
+        lines.append(
+            f"  fastloss, read-only cache    {cold.fastloss_read_only_seconds:6.2f} s"
+            f"   ({cold.read_only_ratio:.2f}x the warm cache; built by python -m "
+            f"fastloss.compile in {cold.compile_step_seconds:.0f} s)"
+        )
     return lines
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import textwrap
+import threading
 import warnings
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,7 +17,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import _align_api_if_sparse, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -26,9 +29,72 @@ from ._callbacks import CALLBACK_RUN_ATTRIBUTES
 from ._input import as_kernel_input, check_sparse_structure
 from ._runners import LinearRunner
 from ._state import TrainingRecord, TrainingState, start_from
-from ._training import Settings, train
+from ._training import Settings, train, zero_model_objective
 
 MAX_INT = np.iinfo(np.int32).max  # seeds are drawn below it, as scikit-learn does
+
+#: Largest ``batch_size``: 2**53, the largest integer a float64 holds exactly
+#: (the kernels read it from their float64 ``hyper`` array; near 2**63 it
+#: overflowed into a model that never trained).
+MAX_BATCH_SIZE = 2**53
+
+
+class PublicInstanceOf(HasMethods):
+    """scikit-learn's "an instance of" constraint, naming the class by its
+    public path (``fastloss.losses.Loss``, not its private module
+    ``fastloss.losses._base``).  A ``HasMethods`` (of no methods) because
+    scikit-learn accepts only its own constraint classes and subclasses."""
+
+    def __init__(self, cls, public_module):
+        super().__init__([])
+        self.cls, self.public_module = cls, public_module
+
+    def is_satisfied_by(self, val):
+        return isinstance(val, self.cls)
+
+    def __str__(self):
+        return f"an instance of '{self.public_module}.{self.cls.__qualname__}'"
+
+
+def _default(cls, name):
+    """The default value of parameter ``name`` of estimator class ``cls``
+    (None if it has no such parameter)."""
+    parameter = inspect.signature(cls.__init__).parameters.get(name)
+    return None if parameter is None else parameter.default
+
+
+_FIT_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_FIT_LOCKS_GUARD = threading.Lock()
+
+
+def _fit_lock(estimator) -> threading.RLock:
+    """The lock of one estimator object, kept beside it (not on it), so that
+    pickling, ``clone`` and ``get_params`` never see it."""
+    with _FIT_LOCKS_GUARD:
+        lock = _FIT_LOCKS.get(estimator)
+        if lock is None:
+            lock = _FIT_LOCKS[estimator] = threading.RLock()
+        return lock
+
+
+def one_fit_at_a_time(method):
+    """Serialise the fitting methods of one estimator object across threads.
+
+    Two threads fitting the same object at once would otherwise interleave
+    their attributes (``n_features_in_`` of one fit beside ``coef_`` of the
+    other) and ``partial_fit`` calls would lose each other's updates.  Under
+    the lock each call runs whole, in turn: the last fit wins whole, and
+    concurrent ``partial_fit`` calls all count, as if made one after the other.
+    Re-entrant, so a callback may fit the estimator from its own thread.
+    Outermost decorator: scikit-learn's fit context also writes to the object.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with _fit_lock(self):
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def names_in_docstring(sklearn_losses, fastloss_losses):
@@ -130,7 +196,7 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
         "random_state": ["random_state"],
         "learning_rate": [
             StrOptions({"constant", "optimal", "invscaling", "adaptive"}),
-            Schedule,
+            PublicInstanceOf(Schedule, "fastloss.optim"),
         ],
         "eta0": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
@@ -139,9 +205,19 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
-        "optimizer": [StrOptions(set(OPTIMIZERS)), Optimizer],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), PublicInstanceOf(Optimizer, "fastloss.optim")],
+        # at most 2**53: the kernels read it from a float64 array, exact up to there
+        "batch_size": [Interval(Integral, 1, MAX_BATCH_SIZE, closed="both")],
     }
+
+    # The HTML repr's "?" link: the API page docs/api.rst generates for the
+    # estimator (fastloss.<Name>, as exported), relative to a page of the built
+    # documentation's gallery; a site hosting the docs sets its own root here.
+    _doc_link_module = "fastloss"
+    _doc_link_template = "../generated/{estimator_module}.{estimator_name}.html"
+
+    def _doc_link_url_param_generator(self):
+        return {"estimator_module": "fastloss", "estimator_name": type(self).__name__}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -195,6 +271,11 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
         if isinstance(self.loss, str):
             return loss_from_name(self.loss, self.epsilon)
         loss = clone(self.loss)
+        if getattr(loss, "_compares_samples", False):  # a pairwise ranking loss
+            raise ValueError(
+                f"{type(loss).__name__} compares pairs of samples; {type(self).__name__} "
+                "scores samples one by one. Use fastloss.SGDRanker for ranking losses."
+            )
         loss._validate()
         check_loss_once(loss)  # user-defined losses only; once per class and parameters
         return loss
@@ -215,6 +296,18 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
         self._optimizer_config()  # raises for unsupported combinations
+        epsilon = getattr(self, "epsilon", None)
+        if not isinstance(self.loss, str) and epsilon != _default(type(self), "epsilon"):
+            # the loss object's own parameters win (they are what loss__epsilon
+            # searches); scikit-learn warns likewise for l1_ratio without elasticnet
+            warnings.warn(
+                f"epsilon={epsilon!r} is ignored: the estimator's epsilon applies "
+                f"only to losses given by name, and loss={self.loss!r} uses its own "
+                "parameters. Set them on the loss object (loss__<name> in a search) "
+                "and leave epsilon at its default.",
+                UserWarning,
+                stacklevel=2,
+            )
 
     def _optimizer_config(self):
         """``optim.resolve_optimizer`` of this estimator's parameters."""
@@ -271,8 +364,23 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
             return TrainingState.zeros(n_models, n_features, X.dtype)
         coef = np.zeros((n_models, n_features)) if coef_init is None else coef_init
         intercept = np.zeros(n_models) if intercept_init is None else intercept_init
-        coef = np.asarray(coef, dtype=X.dtype)
+        coef = np.asarray(coef, dtype=np.float64)
         intercept = np.asarray(intercept, dtype=np.float64)
+        for name, given in (("coef_init", coef), ("intercept_init", intercept)):
+            if not np.isfinite(given).all():
+                raise ValueError(
+                    f"{name} contains NaN or infinity ({np.count_nonzero(~np.isfinite(given))} "
+                    f"of {given.size} values); pass finite initial values, or None to start "
+                    "from zeros."
+                )
+        with np.errstate(over="ignore"):
+            narrowed = coef.astype(X.dtype)
+        if not np.isfinite(narrowed).all():  # finite in float64, not in X's float32
+            raise ValueError(
+                f"coef_init overflows {X.dtype} (the dtype of X): its largest magnitude is "
+                f"{np.abs(coef).max():g}; pass smaller initial values."
+            )
+        coef = narrowed
         if coef.size != n_models * n_features:
             shape = (n_models, n_features) if self._coef_2d else (n_features,)
             raise ValueError(
@@ -286,23 +394,46 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
             )
         return start_from(coef, intercept, n_models, n_features, X.dtype)
 
+    def _publish(self, record: TrainingRecord, loss, dtype, continued, **more):
+        """Set every fitted attribute of a training record (and ``more``, e.g.
+        ``classes_``) in one step.
+
+        The attributes are built first and assigned by one ``dict.update``, so
+        that no thread sees some of a fit's attributes beside another fit's
+        (``one_fit_at_a_time`` serialises the fits themselves).
+        """
+        attributes = self._solution(record, loss, dtype)
+        attributes.update(self._curves(record, continued))
+        attributes.update(more)
+        self.__dict__.update(attributes)
+
     def _set_solution(self, record: TrainingRecord, loss, dtype):
-        """Set the fitted attributes from a training record, all at once."""
+        """Set the fitted weights, counters and loss from a training record."""
+        self.__dict__.update(self._solution(record, loss, dtype))
+
+    def _record_curves(self, record: TrainingRecord, continued):
+        """Set ``loss_curve_`` and ``validation_scores_`` from a training record."""
+        self.__dict__.update(self._curves(record, continued))
+
+    def _solution(self, record: TrainingRecord, loss, dtype) -> dict:
+        """The fitted weights, counters and loss of a training record."""
         flat = not self._coef_2d
 
         def stack(values):
             array = np.array(values, dtype=dtype)
             return array[0] if flat and array.ndim == 2 else array
 
-        self._training_state = record.state
-        self.coef_ = stack(record.coef)
-        self.intercept_ = stack(record.intercept)
-        self.n_iter_ = max(record.n_iter)
-        self.t_ = record.state.t
-        self.loss_function_ = loss
+        return {
+            "_training_state": record.state,
+            "coef_": stack(record.coef),
+            "intercept_": stack(record.intercept),
+            "n_iter_": max(record.n_iter),
+            "t_": record.state.t,
+            "loss_function_": loss,
+        }
 
-    def _record_curves(self, record: TrainingRecord, continued):
-        """Set ``loss_curve_`` and ``validation_scores_`` from a training record.
+    def _curves(self, record: TrainingRecord, continued) -> dict:
+        """``loss_curve_`` and ``validation_scores_`` of a training record.
 
         One-vs-rest curves are averaged over the classes, a class that stopped
         early counting with its last value.  ``continued``: this call went on
@@ -320,15 +451,16 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
         losses = per_epoch(record.loss_curves)
         previous = getattr(self, "loss_curve_", None)
         continued = continued and previous is not None
-        self.loss_curve_ = np.concatenate([previous, losses]) if continued else losses
+        curves = {"loss_curve_": np.concatenate([previous, losses]) if continued else losses}
         if not record.validation_scores[0]:
-            self.validation_scores_ = None
-            return
+            curves["validation_scores_"] = None
+            return curves
         scores = per_epoch(record.validation_scores)
         previous = getattr(self, "validation_scores_", None)
         if continued and previous is not None:
             scores = np.concatenate([previous, scores])
-        self.validation_scores_ = scores
+        curves["validation_scores_"] = scores
+        return curves
 
     def _warn_if_not_converged(self):
         if self.tol is not None and self.n_iter_ == self.max_iter:
@@ -404,7 +536,13 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
             y, sample_weight, score = problems[k]
             runner = LinearRunner(X, y, sample_weight, train_idx, settings, start, k, n_threads)
             scores = None if score is None else [score]
-            return train(runner, settings, seeds[k], scores, [callbacks[k]])
+            reference = None  # a regression from zero weights: its zero model
+            if settings.step_chosen and not settings.loss.is_classification:
+                if not start.coef[k].any():
+                    w, target = sample_weight[train_idx], y[train_idx]
+                    zero = zero_model_objective(settings.loss, target, w, start.intercept[k])
+                    reference = [zero]
+            return train(runner, settings, seeds[k], scores, [callbacks[k]], None, reference)
 
         if len(problems) == 1 or self.n_jobs in (None, 1):
             records = [train_one(k) for k in range(len(problems))]

@@ -17,7 +17,7 @@ from ..losses import (
     MulticlassLoss,
 )
 from ..losses._base import TARGET_DOMAINS
-from ._base import BaseSGD, atomic_fit, names_in_docstring
+from ._base import BaseSGD, PublicInstanceOf, atomic_fit, names_in_docstring, one_fit_at_a_time
 from ._callbacks import fit_callbacks, linear_attributes
 from ._multiclass import resolve_multi_class, train_classes
 
@@ -61,7 +61,9 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         Print one report per epoch.
     epsilon : float, default=0.1
         Width parameter of the "huber", "epsilon_insensitive" and
-        "squared_epsilon_insensitive" losses given by name.
+        "squared_epsilon_insensitive" losses given by name.  A loss object
+        keeps its own parameters: with one, a non-default ``epsilon`` is
+        ignored with a ``UserWarning`` (set ``loss__epsilon`` instead).
     n_jobs : int, default=None
         Threads (``None`` means 1, -1 all cores).  One-vs-rest classes train in
         blocks of classes, one a thread, each reading every row once an epoch,
@@ -123,8 +125,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         The loss object trained with.
     loss_curve_ : ndarray of shape (n_epochs,)
         Training objective after each epoch (average loss as the samples were
-        met, plus the penalty); NaN where the loss was not computed (``tol=None``
-        and ``verbose=0``).  Grows over ``partial_fit`` and ``warm_start`` fits.
+        met, plus the penalty), recorded on every fit.  Grows over
+        ``partial_fit`` and ``warm_start`` fits.
         One-vs-rest: the mean over the classes.
     validation_scores_ : ndarray of shape (n_epochs,) or None
         Validation accuracy after each epoch with ``early_stopping``, else
@@ -149,7 +151,10 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
 
     _parameter_constraints: dict = {
         **BaseSGD._parameter_constraints,
-        "loss": [StrOptions(set(CLASSIFICATION_LOSSES) | set(EXTRA_CLASSIFICATION_LOSSES)), Loss],
+        "loss": [
+            StrOptions(set(CLASSIFICATION_LOSSES) | set(EXTRA_CLASSIFICATION_LOSSES)),
+            PublicInstanceOf(Loss, "fastloss.losses"),
+        ],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "multi_class": [StrOptions({"ovr", "multinomial"})],
     }
@@ -218,6 +223,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         return loss
 
     # ------------------------------------------------------------------ fitting
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
@@ -247,6 +253,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         self._warn_if_not_converged()
         return self
 
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -309,6 +316,13 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
             raise ValueError(
                 f"class_weight must be finite and non-negative; got {self.class_weight!r}."
             )
+        if not np.any(sample_weight * class_weight[np.searchsorted(classes, y)] > 0):
+            # as an all-zero sample_weight: nothing to learn from, a zero model
+            raise ValueError(
+                f"class_weight={self.class_weight!r} and the sample weights leave every "
+                "sample a weight of zero; give at least one class present in y a "
+                "positive weight."
+            )
         settings = self._settings(loss, max_iter)
         early = self.early_stopping and max_iter > 1
         if early:
@@ -349,9 +363,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         reconstruct = linear_attributes(False, X.dtype, classes_=classes, loss_function_=loss)
         with fit_callbacks(self, X, y, given_weight, n_models, max_iter, reconstruct) as callbacks:
             record = self._train_problems(X, problems, settings, train_idx, start, callbacks)
-            self._set_solution(record, loss, X.dtype)
-            self._record_curves(record, continued)
-            self.classes_ = classes
+            self._publish(record, loss, X.dtype, continued, classes_=classes)
 
     def _train_classes(self, X, y, classes, weights, loss, settings, split, start, continued):
         """Train more than two classes with the multi-output kernel and set attributes.
@@ -379,9 +391,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
             record = train_classes(
                 self, X, y, classes, sample_weight, class_weight, settings, split, start, callbacks
             )
-            self._set_solution(record, loss, X.dtype)
-            self._record_curves(record, continued)
-            self.classes_ = classes
+            self._publish(record, loss, X.dtype, continued, classes_=classes)
 
     # ------------------------------------------------------------- prediction
     def decision_function(self, X):

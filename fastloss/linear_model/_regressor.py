@@ -7,7 +7,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 
 from ..losses import EXTRA_REGRESSION_LOSSES, REGRESSION_LOSSES, Loss
-from ._base import BaseSGD, atomic_fit, names_in_docstring
+from ._base import BaseSGD, PublicInstanceOf, atomic_fit, names_in_docstring, one_fit_at_a_time
 from ._callbacks import fit_callbacks, linear_attributes
 
 
@@ -37,7 +37,10 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         See :class:`fastloss.SGDClassifier`.
     verbose : int, default=0
     epsilon : float, default=0.1
-        Width parameter of the losses given by name that have one.
+        Width parameter of the losses given by name that have one.  A loss
+        object keeps its own parameters and wins: with one, a non-default
+        ``epsilon`` is ignored with a ``UserWarning`` (``loss=Huber(epsilon=0.3),
+        epsilon=5.0`` trains with 0.3; set ``loss__epsilon`` instead).
     n_jobs : int, default=None
         Threads for each epoch, each on a private copy of the weights averaged
         after the epoch (a fastloss addition; see :class:`fastloss.SGDClassifier`).
@@ -71,8 +74,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     loss_function_ : Loss
     loss_curve_ : ndarray of shape (n_epochs,)
         Training objective after each epoch (average loss as the samples were
-        met, plus the penalty); NaN where the loss was not computed (``tol=None``
-        and ``verbose=0``).  Grows over ``partial_fit`` and ``warm_start`` fits.
+        met, plus the penalty), recorded on every fit.  Grows over
+        ``partial_fit`` and ``warm_start`` fits.
     validation_scores_ : ndarray of shape (n_epochs,) or None
         Validation score after each epoch with ``early_stopping``, else None.
     n_features_in_ : int
@@ -88,7 +91,10 @@ class SGDRegressor(RegressorMixin, BaseSGD):
 
     _parameter_constraints: dict = {
         **BaseSGD._parameter_constraints,
-        "loss": [StrOptions(set(REGRESSION_LOSSES) | set(EXTRA_REGRESSION_LOSSES)), Loss],
+        "loss": [
+            StrOptions(set(REGRESSION_LOSSES) | set(EXTRA_REGRESSION_LOSSES)),
+            PublicInstanceOf(Loss, "fastloss.losses"),
+        ],
     }
 
     def __init__(
@@ -164,6 +170,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
             )
         return loss
 
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
@@ -189,6 +196,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self._warn_if_not_converged()
         return self
 
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit
     def partial_fit(self, X, y, sample_weight=None):
@@ -228,8 +236,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         reconstruct = linear_attributes(True, X.dtype, loss_function_=loss)
         with fit_callbacks(self, X, y, given_weight, 1, max_iter, reconstruct) as callbacks:
             record = self._train_problems(X, [problem], settings, train_idx, start, callbacks)
-            self._set_solution(record, loss, X.dtype)
-            self._record_curves(record, continued)
+            self._publish(record, loss, X.dtype, continued)
 
     def predict(self, X):
         """Predict with the linear model, on the loss's link scale.

@@ -24,9 +24,19 @@ from ._classification import (
     SmoothHinge,
     SquaredHinge,
 )
+from ._composite import Sum
 from ._glm import CrossEntropy, Poisson, Tweedie
 from ._link import IdentityLink, LogitLink, LogLink
+from ._metric import METRIC_LOSSES, Contrastive, MetricLoss, SoftContrastive, SoftTriplet, Triplet
 from ._multiclass import MulticlassHinge, MulticlassLoss, Multinomial
+from ._ranking import (
+    RANKING_LOSSES,
+    Pairwise,
+    PairwiseHinge,
+    PairwiseLogistic,
+    PairwiseLoss,
+    PairwiseSquaredHinge,
+)
 from ._regression import (
     EpsilonInsensitive,
     Huber,
@@ -34,6 +44,14 @@ from ._regression import (
     Quantile,
     SquaredEpsilonInsensitive,
     SquaredError,
+)
+from ._robust import (
+    AbsoluteError,
+    Cauchy,
+    GeneralizedCrossEntropy,
+    Ramp,
+    SymmetricCrossEntropy,
+    Tukey,
 )
 
 __all__ = [
@@ -54,6 +72,13 @@ __all__ = [
     "LogCosh",
     "Poisson",
     "Tweedie",
+    "Ramp",
+    "GeneralizedCrossEntropy",
+    "SymmetricCrossEntropy",
+    "Tukey",
+    "Cauchy",
+    "AbsoluteError",
+    "Sum",
     "IdentityLink",
     "LogitLink",
     "LogLink",
@@ -62,11 +87,23 @@ __all__ = [
     "Multinomial",
     "MulticlassHinge",
     "MulticlassLoss",
+    "PairwiseLoss",
+    "Pairwise",
+    "PairwiseHinge",
+    "PairwiseLogistic",
+    "PairwiseSquaredHinge",
+    "RANKING_LOSSES",
     "CLASSIFICATION_LOSSES",
     "REGRESSION_LOSSES",
     "EXTRA_CLASSIFICATION_LOSSES",
     "EXTRA_REGRESSION_LOSSES",
     "loss_from_name",
+    "MetricLoss",
+    "Contrastive",
+    "SoftContrastive",
+    "Triplet",
+    "SoftTriplet",
+    "METRIC_LOSSES",
 ]
 
 _BY_NAME = {cls.name: cls for cls in named_losses()}

@@ -247,6 +247,38 @@ class Loss(BaseEstimator):
         w = w / w.max()  # weights near the float64 maximum must not overflow the sum
         return float(np.dot(w, per_sample) / w.sum())
 
+    # ------------------------------------------------- composite losses
+    def _weighted_terms(self):
+        """(terms, weights) of this loss as a term of a sum."""
+        return [self], [1.0]
+
+    def __add__(self, other):
+        """``loss_a + loss_b``: a :class:`~fastloss.losses.Sum` of both (flat)."""
+        if not isinstance(other, Loss):
+            return NotImplemented
+        from ._composite import Sum  # noqa: PLC0415 (_composite imports this module)
+
+        terms, weights = self._weighted_terms()
+        other_terms, other_weights = other._weighted_terms()
+        return Sum(terms + other_terms, weights=weights + other_weights)
+
+    def __radd__(self, other):
+        # sum([a, b]) starts from 0
+        if isinstance(other, Real) and other == 0:
+            return self
+        return NotImplemented
+
+    def __mul__(self, weight):
+        """``weight * loss``: a :class:`~fastloss.losses.Sum` of one weighted term."""
+        if not isinstance(weight, Real) or isinstance(weight, bool):
+            return NotImplemented
+        from ._composite import Sum  # noqa: PLC0415
+
+        terms, weights = self._weighted_terms()
+        return Sum(terms, weights=[float(weight) * w for w in weights])
+
+    __rmul__ = __mul__
+
 
 def check_scores(y: np.ndarray, p: np.ndarray) -> None:
     """Reject an empty sample and NaN raw predictions (shapes already checked)."""

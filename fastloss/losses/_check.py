@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._config import fork_safe
 from ._base import Loss
 
 __all__ = ["LossCheckReport", "check_loss"]
@@ -23,8 +25,10 @@ _TARGETS = {
     "unit_interval": np.array([0.0, 0.1, 0.5, 0.9, 1.0]),
 }
 
-_CHECKED: set = set()
-_CHECKED_LOCK = threading.Lock()
+#: {user loss class: hyperparameter values checked}: weak, so that a class
+#: that is gone is not kept alive with its compiled kernels (issue 21).
+_CHECKED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CHECKED_LOCK = fork_safe(threading.Lock())
 
 
 @dataclass
@@ -184,9 +188,9 @@ def check_loss_once(loss: Loss) -> None:
     class and hyperparameter values (what estimators call before fitting)."""
     if not type(loss)._is_user_defined():
         return
-    key = (type(loss), tuple(loss._kernel_params().tolist()))
-    if key in _CHECKED:
+    cls, params = type(loss), tuple(loss._kernel_params().tolist())
+    if params in _CHECKED.get(cls, ()):
         return
     check_loss(loss)
     with _CHECKED_LOCK:
-        _CHECKED.add(key)
+        _CHECKED.setdefault(cls, set()).add(params)

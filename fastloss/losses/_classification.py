@@ -162,8 +162,8 @@ class FocalLoss(Loss):
 
     Parameters
     ----------
-    gamma : float, default=2.0
-        Focusing exponent (>= 0): well-classified samples (``q`` near 1) are
+    gamma : float in [0, 50], default=2.0
+        Focusing exponent: well-classified samples (``q`` near 1) are
         down-weighted by ``(1 - q)^gamma``.  ``gamma=0`` is the log loss.
     alpha : float or None, default=None
         Weight of the positive class in (0, 1), the negative class getting
@@ -182,7 +182,9 @@ class FocalLoss(Loss):
     is_classification = True
     link = LOGIT
     _parameter_constraints = {
-        "gamma": [NON_NEGATIVE],
+        # beyond 50 the focusing factor of an undecided sample, 2**-gamma, is
+        # below float64's resolution: a model starting at zero never moves
+        "gamma": [Interval(Real, 0.0, 50.0, closed="both")],
         "alpha": [Interval(Real, 0.0, 1.0, closed="neither"), None],
     }
 

@@ -21,6 +21,7 @@ from numba import njit, types
 from numba.core.errors import NumbaError
 from numba.core.registry import CPUDispatcher
 
+from .._config import fork_safe
 from .._kernels import _loss_switch
 from .._kernels._specialise import specialise
 
@@ -29,10 +30,26 @@ __all__ = ["ScalarMethods", "scalar_methods", "compiled_switch", "kernel_for"]
 METHODS = ("sample_loss", "sample_derivative")
 
 _METHODS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_SWITCHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-#: {user loss class: {original dispatcher: specialised dispatcher}}
-_SPECIALISED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_LOCK = threading.RLock()
+#: {user loss class: its _Compiled}; a class is never kept alive here.
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: {what the scalar methods compile from (_code_key): _Compiled}, shared by the
+#: classes a class statement run again makes (a factory, a re-run notebook
+#: cell).  Kept for the process: Numba never frees machine code it has
+#: compiled (it does not remove modules from its JIT engine), so dropping
+#: these would free little and cost a new compile (about 8.5 MB that is
+#: never returned) for the next class made by the same code.
+_SHARED: dict = {}
+#: Held while compiling; held across os.fork too (see _config.fork_safe).
+_LOCK = fork_safe(threading.RLock())
+
+
+@dataclass
+class _Compiled:
+    """A user loss's compiled switch and the kernels specialised for it."""
+
+    switch: tuple  # (loss_value, loss_derivative) replacements
+    kernels: dict  # {original dispatcher: specialised dispatcher}
+    namespaces: tuple = ()  # the globals the scalar methods read (keeps their ids valid)
 
 
 @dataclass(frozen=True)
@@ -147,31 +164,62 @@ def _switch_wrapper(name, user, n_hyper):
     return njit(cache=False, nogil=True, error_model="numpy")(namespace[name])
 
 
+def _code_key(func):
+    """What compiling ``func`` depends on: its code object, the namespace its
+    globals are read from (by identity), and its defaults' and closure's values
+    with their types; ``None`` (not shared) when a value is unhashable or a
+    class (the shared entry lives for the process and would keep it alive)."""
+    values = (*(func.__defaults__ or ()), *(c.cell_contents for c in func.__closure__ or ()))
+    if any(isinstance(v, type) for v in values):
+        return None
+    key = (func.__code__, id(func.__globals__), tuple((type(v), v) for v in values))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _compiled(cls) -> _Compiled:
+    """The compiled switch of user loss ``cls`` (caller holds ``_LOCK``)."""
+    found = _COMPILED.get(cls)
+    if found is not None:
+        return found
+    methods = scalar_methods(cls)
+    n_hyper = len(methods.hyperparameters)
+    keys = (_code_key(methods.value), _code_key(methods.derivative))
+    key = None if None in keys else (*keys, n_hyper)
+    found = _SHARED.get(key) if key is not None else None
+    if found is None:
+        value = _compile_user_function(cls, METHODS[0], methods.value, n_hyper)
+        derivative = _compile_user_function(cls, METHODS[1], methods.derivative, n_hyper)
+        switch = (
+            _switch_wrapper("loss_value", value, n_hyper),
+            _switch_wrapper("loss_derivative", derivative, n_hyper),
+        )
+        namespaces = (methods.value.__globals__, methods.derivative.__globals__)
+        found = _Compiled(switch, {}, namespaces)
+        if key is not None:
+            _SHARED[key] = found
+    _COMPILED[cls] = found
+    return found
+
+
 def compiled_switch(cls):
     """Replacements for ``_loss_switch.loss_value`` / ``loss_derivative`` for user loss ``cls``.
 
-    Compiled once per process and class (memoised; thread-safe).
+    Compiled once per process and code of the scalar methods (memoised;
+    thread-safe): classes made by the same code share them.
 
     Returns
     -------
     (loss_value, loss_derivative) : numba dispatchers of (code, y, p, params)
     """
-    switch = _SWITCHES.get(cls)
-    if switch is not None:
-        return switch
+    found = _COMPILED.get(cls)
+    if found is not None:
+        return found.switch
     with _LOCK:
-        switch = _SWITCHES.get(cls)
-        if switch is None:
-            methods = scalar_methods(cls)
-            n_hyper = len(methods.hyperparameters)
-            value = _compile_user_function(cls, METHODS[0], methods.value, n_hyper)
-            derivative = _compile_user_function(cls, METHODS[1], methods.derivative, n_hyper)
-            switch = (
-                _switch_wrapper("loss_value", value, n_hyper),
-                _switch_wrapper("loss_derivative", derivative, n_hyper),
-            )
-            _SWITCHES[cls] = switch
-    return switch
+        return _compiled(cls).switch
 
 
 def kernel_for(kernel: CPUDispatcher, loss) -> CPUDispatcher:
@@ -185,19 +233,22 @@ def kernel_for(kernel: CPUDispatcher, loss) -> CPUDispatcher:
         ``fastloss._kernels._loss_switch.loss_value`` / ``loss_derivative``.
     loss : fastloss.losses.Loss
     """
+    own = getattr(loss, "_kernel_for", None)
+    if own is not None:  # a composite loss specialises per structure (losses/_composite.py)
+        return own(kernel)
     cls = type(loss)
     if not cls._is_user_defined():
         return kernel
-    specialised = _SPECIALISED.get(cls)
-    if specialised is not None and kernel in specialised:
-        return specialised[kernel]
+    found = _COMPILED.get(cls)
+    if found is not None and kernel in found.kernels:
+        return found.kernels[kernel]
     with _LOCK:
-        specialised = _SPECIALISED.setdefault(cls, {})
-        if kernel not in specialised:
-            value, derivative = compiled_switch(cls)
+        found = _compiled(cls)
+        if kernel not in found.kernels:
+            value, derivative = found.switch
             replacements = {
                 id(_loss_switch.loss_value): value,
                 id(_loss_switch.loss_derivative): derivative,
             }
-            specialised[kernel] = specialise(kernel, replacements)
-        return specialised[kernel]
+            found.kernels[kernel] = specialise(kernel, replacements)
+        return found.kernels[kernel]

@@ -12,7 +12,7 @@ from .._kernels import _layout as L
 from .._registry import named_subclasses
 from . import _optimizers  # noqa: F401 (defines the classes the registry lists)
 from ._base import Optimizer
-from ._schedules import SCHEDULES, Schedule, schedule_from_name
+from ._schedules import SCHEDULES, LinearWarmup, Schedule, schedule_from_name
 
 __all__ = [
     "OPTIMIZERS",
@@ -88,6 +88,18 @@ class OptimConfig:
         return h
 
 
+def _check_not_nested_warmup(schedule) -> None:
+    """Raise ``ValueError`` for a ``LinearWarmup`` around another one (itself
+    included), before ``clone`` or ``get_params`` recurse into it without end."""
+    if isinstance(schedule, LinearWarmup) and isinstance(schedule.schedule, LinearWarmup):
+        inner = "itself" if schedule.schedule is schedule else "another LinearWarmup"
+        raise ValueError(
+            f"The 'schedule' parameter of LinearWarmup must be a Schedule other than "
+            f"LinearWarmup (or a scikit-learn schedule name); this LinearWarmup wraps "
+            f"{inner}. Wrap the schedule to warm up once: LinearWarmup(schedule=...)."
+        )
+
+
 def resolve_optimizer(
     optimizer: Optimizer | str,
     learning_rate: Schedule | str,
@@ -133,6 +145,7 @@ def resolve_optimizer(
     if isinstance(learning_rate, str):
         schedule = schedule_from_name(learning_rate, power_t)
     else:
+        _check_not_nested_warmup(learning_rate)
         schedule = clone(learning_rate)
         schedule._validate()
     step_size = optimizer._step_size(eta0)
