@@ -332,3 +332,23 @@ def test_grid_search_over_their_parameters(estimator, grid, y_kind):
     assert search.best_score_ > 0.8
     fitted = pickle.loads(pickle.dumps(search.best_estimator_))
     np.testing.assert_array_equal(fitted.predict(X), search.best_estimator_.predict(X))
+
+
+def test_a_start_where_no_sample_pulls_raises_instead_of_returning_it():
+    """Tukey from zero weights on targets offset by 100: every residual is
+    beyond c, every derivative zero; before, fit published the start (zero
+    coefficients) as the model."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 3))
+    y = X @ np.array([1.0, 2.0, 3.0]) + 0.1 * rng.standard_normal(300)
+    fitted = SGDRegressor(loss=losses.Tukey(), random_state=0).fit(X, y)
+    np.testing.assert_allclose(fitted.coef_, [1.0, 2.0, 3.0], atol=0.05)
+    before = fitted.coef_.copy()
+    with pytest.raises(ValueError, match="zero derivative at every training sample"):
+        fitted.fit(X, y + 100.0)
+    np.testing.assert_array_equal(fitted.coef_, before)  # the failed fit changed nothing
+    # started at the median target (one documented remedy) it trains
+    restarted = SGDRegressor(loss=losses.Tukey(), random_state=0).fit(
+        X, y + 100.0, intercept_init=np.median(y + 100.0)
+    )
+    np.testing.assert_allclose(restarted.coef_, [1.0, 2.0, 3.0], atol=0.05)

@@ -29,7 +29,7 @@ from ._callbacks import CALLBACK_RUN_ATTRIBUTES
 from ._input import as_kernel_input, check_sparse_structure
 from ._runners import LinearRunner
 from ._state import TrainingRecord, TrainingState, start_from
-from ._training import Settings, train, zero_model_objective
+from ._training import Settings, check_start_can_move, train, zero_model_objective
 
 MAX_INT = np.iinfo(np.int32).max  # seeds are drawn below it, as scikit-learn does
 
@@ -536,6 +536,8 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
             y, sample_weight, score = problems[k]
             runner = LinearRunner(X, y, sample_weight, train_idx, settings, start, k, n_threads)
             scores = None if score is None else [score]
+            if settings.loss.can_stall and not start.coef[k].any():
+                check_start_can_move(settings.loss, y[train_idx], start.intercept[k])
             reference = None  # a regression from zero weights: its zero model
             if settings.step_chosen and not settings.loss.is_classification:
                 if not start.coef[k].any():

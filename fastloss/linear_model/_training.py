@@ -295,6 +295,24 @@ def zero_model_objective(loss, y, sample_weight, intercept: float) -> float:
     return float(np.dot(sample_weight, loss.loss(y, raw))) / y.shape[0]
 
 
+def check_start_can_move(loss, y, intercept: float) -> None:
+    """Raise when, at the zero-weight start, every sample charges a loss but
+    none has a derivative: a loss that can stall (``Loss.can_stall``: Tukey
+    with every residual beyond ``c``, Ramp with every margin below ``s``) would
+    leave SGD with nothing to learn from and publish the start as the model.
+    """
+    raw = np.full(y.shape[0], float(intercept))
+    if loss.gradient(y, raw).any() or not loss.loss(y, raw).any():
+        return
+    raise ValueError(
+        f"{loss!r} has a zero derivative at every training sample from the starting "
+        "model (all of them look like outliers to it), so training could not move. "
+        "Centre and scale the targets (e.g. TransformedTargetRegressor with "
+        "StandardScaler), widen the loss's cut-off, or start near the data "
+        "(intercept_init=np.median(y), or coef_init / intercept_init from a Huber fit)."
+    )
+
+
 def _diverged(epoch, what):
     return ValueError(
         f"Floating-point under-/overflow occurred at epoch #{epoch} ({what}): "

@@ -92,6 +92,10 @@ class Loss(BaseEstimator):
     #: losses and "real" otherwise.
     target_domain: ClassVar[str | None] = None
     link: ClassVar[IdentityLink] = IDENTITY
+    #: Whether the derivative vanishes on samples the loss still charges (a
+    #: redescending or truncated loss, e.g. Tukey, Ramp): from a start where
+    #: every sample is there, SGD cannot move, and estimators say so.
+    can_stall: ClassVar[bool] = False
 
     # ------------------------------------------------------------------ contract
     @classmethod

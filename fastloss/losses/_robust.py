@@ -59,6 +59,7 @@ class Ramp(Loss):
 
     name = "ramp"
     _code = L.RAMP
+    can_stall = True
     is_classification = True
     _parameter_constraints = {"s": [Interval(Real, None, 1.0, closed="neither")]}
 
@@ -161,12 +162,14 @@ class Tukey(Loss):
     ``c`` (a redescending M-estimator), so an outlier, however large, stops
     pulling the fit.  **Not convex**: samples whose residual at the start
     exceeds ``c`` pull with no force, so targets far from 0 (an unscaled
-    intercept) can leave SGD with nothing to learn from; centre and scale the
-    targets, or start from a Huber fit (``warm_start=True``).
+    intercept) can leave SGD with nothing to learn from (when no sample pulls
+    at the start, ``fit`` raises saying so); centre and scale the targets, or
+    start from a Huber fit (``warm_start=True``).
     """
 
     name = "tukey"
     _code = L.TUKEY
+    can_stall = True
     _parameter_constraints = {"c": [POSITIVE]}
 
     def __init__(self, c: float = 4.685):
