@@ -36,7 +36,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._kernels import _layout as L
 from .._kernels.metric_epoch import draw_triplets, metric_epoch
 from ..losses._metric import METRIC_LOSSES, MetricLoss, metric_loss_from_name
-from ._base import MAX_INT, atomic_fit
+from ._base import MAX_INT, PublicInstanceOf, atomic_fit, one_fit_at_a_time
 from ._training import Settings, train
 
 __all__ = ["SGDMetricLearner", "SGDPairsMetricLearner", "SGDTripletsMetricLearner"]
@@ -147,7 +147,7 @@ class _BaseSGDMetricLearner(BaseEstimator):
     """Parameters, initialisation, training and the metric of the learners."""
 
     _parameter_constraints: dict = {
-        "loss": [StrOptions(set(METRIC_LOSSES)), MetricLoss],
+        "loss": [StrOptions(set(METRIC_LOSSES)), PublicInstanceOf(MetricLoss, "fastloss.losses")],
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "init": [StrOptions({"auto", "pca", "identity", "random"}), np.ndarray],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -290,7 +290,7 @@ class _BaseSGDMetricLearner(BaseEstimator):
                 "Maximum number of iteration reached before convergence. Consider "
                 "increasing max_iter to improve the fit.",
                 ConvergenceWarning,
-                stacklevel=5,  # _train, fit, atomic_fit, _fit_context, the caller
+                stacklevel=6,  # _train, fit and its three decorators, the caller
             )
 
     # ----------------------------------------------------------------- metric
@@ -521,6 +521,7 @@ MetricLoss, default="triplet"
     def _n_features_out(self):
         return self.components_.shape[0]
 
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit
     def fit(self, X, y):
@@ -773,6 +774,7 @@ class SGDPairsMetricLearner(ClassifierMixin, _WeaklySupervised):
         self.verbose = verbose
         self.random_state = random_state
 
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit
     def fit(self, pairs, y):
@@ -1016,6 +1018,7 @@ class SGDTripletsMetricLearner(_WeaklySupervised):
         self.verbose = verbose
         self.random_state = random_state
 
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit
     def fit(self, triplets, y=None):

@@ -23,7 +23,7 @@ from ..losses import Loss
 from ..losses._check import check_loss_once
 from ..losses._ranking import RANKING_LOSSES, Pairwise, PairwiseLoss
 from ..losses._user import kernel_for
-from ._base import MAX_INT, BaseSGD, atomic_fit, one_fit_at_a_time
+from ._base import MAX_INT, BaseSGD, PublicInstanceOf, atomic_fit, one_fit_at_a_time
 from ._callbacks import fit_callbacks, linear_attributes
 from ._runners import _NOT_READ, csr_arrays, kernel_rows, kernel_weights, model_weights
 from ._state import TrainingState
@@ -403,7 +403,7 @@ class SGDRanker(BaseSGD):
 
     _parameter_constraints: dict = {
         **{name: BaseSGD._parameter_constraints[name] for name in _SHARED},
-        "loss": [StrOptions(set(RANKING_LOSSES)), Loss],
+        "loss": [StrOptions(set(RANKING_LOSSES)), PublicInstanceOf(Loss, "fastloss.losses")],
         "pairs_per_doc": [Interval(Integral, 1, None, closed="left"), StrOptions({"all"})],
         "pair_weighting": [StrOptions({"ndcg"}), None],
         "ndcg_k": [Interval(Integral, 1, None, closed="left"), None],
