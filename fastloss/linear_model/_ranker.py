@@ -25,8 +25,7 @@ from ..losses._ranking import RANKING_LOSSES, Pairwise, PairwiseLoss
 from ..losses._user import kernel_for
 from ._base import MAX_INT, BaseSGD, PublicInstanceOf, atomic_fit, one_fit_at_a_time
 from ._callbacks import fit_callbacks, linear_attributes
-from ._runners import _NOT_READ, csr_arrays, kernel_rows, kernel_weights, model_weights
-from ._state import TrainingState
+from ._runners import _NOT_READ, OneModelRunner, csr_arrays, kernel_rows, kernel_weights
 from ._training import train
 
 __all__ = ["SGDRanker", "QueryLayout", "query_codes", "mean_ndcg"]
@@ -168,7 +167,7 @@ def mean_ndcg(relevance, scores, codes, k):
 
 
 # ------------------------------------------------------------------- runner
-class PairRunner:
+class PairRunner(OneModelRunner):
     """One linear scoring model trained on pairs drawn within queries
     (``_kernels.pair_epoch``), an epoch runner of ``_training.train``.
 
@@ -246,39 +245,8 @@ class PairRunner:
         # the loop divides by the anchors: report the mean loss of a pair
         return np.array([loss * order.shape[0] / max(self.n_pairs, 1)])
 
-    def n_clips(self):
-        return self.kstate[L.S_N_CLIPS]
-
     def finite(self):
         return bool(np.isfinite(self.coef).all() and np.isfinite(self.avg_coef).all())
-
-    def model(self, m=0):
-        k = self.kstate
-        return model_weights(
-            self.coef, k[L.S_INTERCEPT], self.avg_coef, k[L.S_AVG_INTERCEPT], self.l1_q,
-            k[L.S_L1_U], k[L.S_T], self.settings,
-        )  # fmt: skip
-
-    def set_eta0(self, m, eta0):
-        self.hyper[L.H_ETA0] = eta0
-
-    def stop(self, m):
-        pass  # the loop ends with its only model
-
-    def state(self):
-        k = self.kstate
-        dtype = self.coef.dtype
-        return TrainingState(
-            coef=self.coef[None],
-            avg_coef=self.avg_coef[None],
-            l1_received=self.l1_q[None],
-            intercept=np.array([k[L.S_INTERCEPT]], dtype),
-            avg_intercept=np.array([k[L.S_AVG_INTERCEPT]], dtype),
-            l1_total=np.array([k[L.S_L1_U]]),
-            t=float(k[L.S_T]),
-            opt_state=None if self.opt_state is None else self.opt_state[None],
-            opt_code=None if self.opt_state is None else self.settings.optim.optimizer._code,
-        )
 
 
 # ---------------------------------------------------------------- estimator

@@ -262,7 +262,45 @@ def model_weights(coef, intercept, avg_coef, avg_intercept, l1_q, l1_total, t, s
 
 
 # ------------------------------------------------------------------ runners
-class LinearRunner:
+class OneModelRunner:
+    """The single-model half of the runner interface, shared by the runners
+    that train one weight vector from ``coef``, ``avg_coef``, ``l1_q``, the
+    kernel state ``kstate``, ``hyper``, ``opt_state`` and ``settings``
+    (``LinearRunner``; ``_ranker.PairRunner``)."""
+
+    def n_clips(self):
+        return self.kstate[L.S_N_CLIPS]
+
+    def model(self, m=0):
+        k = self.kstate
+        return model_weights(
+            self.coef, k[L.S_INTERCEPT], self.avg_coef, k[L.S_AVG_INTERCEPT], self.l1_q,
+            k[L.S_L1_U], k[L.S_T], self.settings,
+        )  # fmt: skip
+
+    def set_eta0(self, m, eta0):
+        self.hyper[L.H_ETA0] = eta0
+
+    def stop(self, m):
+        pass  # the loop ends with its only model
+
+    def state(self):
+        k = self.kstate
+        dtype = self.coef.dtype
+        return TrainingState(
+            coef=self.coef[None],
+            avg_coef=self.avg_coef[None],
+            l1_received=self.l1_q[None],
+            intercept=np.array([k[L.S_INTERCEPT]], dtype),
+            avg_intercept=np.array([k[L.S_AVG_INTERCEPT]], dtype),
+            l1_total=np.array([k[L.S_L1_U]]),
+            t=float(k[L.S_T]),
+            opt_state=None if self.opt_state is None else self.opt_state[None],
+            opt_code=None if self.opt_state is None else self.settings.optim.optimizer._code,
+        )
+
+
+class LinearRunner(OneModelRunner):
     """One linear model: a binary classification, one class of one-vs-rest
     trained as its own problem, or a regression.
 
@@ -334,9 +372,6 @@ class LinearRunner:
         )  # fmt: skip
         return np.array([sum(results)])
 
-    def n_clips(self):
-        return self.kstate[L.S_N_CLIPS]
-
     def finite(self):
         k = self.kstate
         return (
@@ -344,34 +379,6 @@ class LinearRunner:
             and np.isfinite(k[L.S_AVG_INTERCEPT])
             and np.isfinite(self.coef).all()
             and np.isfinite(self.avg_coef).all()
-        )
-
-    def model(self, m=0):
-        k = self.kstate
-        return model_weights(
-            self.coef, k[L.S_INTERCEPT], self.avg_coef, k[L.S_AVG_INTERCEPT], self.l1_q,
-            k[L.S_L1_U], k[L.S_T], self.settings,
-        )  # fmt: skip
-
-    def set_eta0(self, m, eta0):
-        self.hyper[L.H_ETA0] = eta0
-
-    def stop(self, m):
-        pass  # the loop ends with its only model
-
-    def state(self):
-        k = self.kstate
-        dtype = self.coef.dtype
-        return TrainingState(
-            coef=self.coef[None],
-            avg_coef=self.avg_coef[None],
-            l1_received=self.l1_q[None],
-            intercept=np.array([k[L.S_INTERCEPT]], dtype),
-            avg_intercept=np.array([k[L.S_AVG_INTERCEPT]], dtype),
-            l1_total=np.array([k[L.S_L1_U]]),
-            t=float(k[L.S_T]),
-            opt_state=None if self.opt_state is None else self.opt_state[None],
-            opt_code=None if self.opt_state is None else self.settings.optim.optimizer._code,
         )
 
 
