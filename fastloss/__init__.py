@@ -7,10 +7,12 @@ objects (:mod:`fastloss.losses`) and optimizers (:mod:`fastloss.optim`).
 from . import losses, optim
 from .linear_model import (
     SGDClassifier,
+    SGDClassifierCV,
     SGDMetricLearner,
     SGDPairsMetricLearner,
     SGDRanker,
     SGDRegressor,
+    SGDRegressorCV,
     SGDTripletsMetricLearner,
 )
 
@@ -18,8 +20,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SGDClassifier",
+    "SGDClassifierCV",
     "SGDRanker",
     "SGDRegressor",
+    "SGDRegressorCV",
     "SGDMetricLearner",
     "SGDPairsMetricLearner",
     "SGDTripletsMetricLearner",

@@ -18,7 +18,9 @@ Which specialisations: a kernel is compiled once per combination of argument
 types, and the estimators reach these: the plain SGD epoch (``sgd_epoch``),
 the mini-batch epoch of the other optimizers (``minibatch_epoch``) and the
 multi-output epoch of one-vs-rest and joint multiclass models
-(``multi_epoch``), each on dense and CSR data in float64 and float32; the
+(``multi_epoch``), the SAGA / SVRG epochs (``vr_epoch``, binary and
+multinomial) and the grid epoch of ``SGDClassifierCV`` / ``SGDRegressorCV``
+(``grid_epoch``), each on dense and CSR data in float64 and float32; the
 shuffles; the vectorised loss functions of :class:`~fastloss.losses.Loss`
 (float64); and the ranker's and metric learners' epochs.  Row orders are
 uint32 (fewer than 2**32 rows); read-only input arrays (for example joblib's
@@ -60,6 +62,11 @@ def _estimator_workloads(X, rng):
     fastloss.SGDRegressor(optimizer="adam", batch_size=4, **small).fit(X, target)  # minibatch
     fastloss.SGDClassifier(**small).fit(X, y3)  # multi_epoch, one-vs-rest
     fastloss.SGDClassifier(multi_class="multinomial", loss="log_loss", **small).fit(X, y3)
+    fastloss.SGDClassifier(loss="log_loss", optimizer="saga", **small).fit(X, y2)  # vr_epoch
+    fastloss.SGDClassifier(
+        multi_class="multinomial", loss="log_loss", optimizer="saga", **small
+    ).fit(X, y3)
+    fastloss.SGDClassifierCV(alphas=[1e-4, 1e-2], cv=2, **small).fit(X, y2)  # grid_epoch
     qid = np.repeat(np.arange(X.shape[0] // 8), 8)
     fastloss.SGDRanker(**small).fit(X, y3, qid=qid)
 

@@ -12,6 +12,7 @@ so that import finds this very module, not a second copy).
 import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -150,6 +151,17 @@ def compiled_in_fresh_process():
 def repository_root():
     """The repository's root folder (the one holding ``fastloss/``)."""
     return ROOT
+
+
+# ------------------------------------------------------------------ test ids
+def stable_id(value) -> str:
+    """A parametrized test's id for ``value``, the same in every interpreter:
+    its repr without memory addresses (a function by its qualified name), at
+    most 40 characters.  pytest-xdist's workers each collect the suite and
+    must find the same ids (``.ci/run`` runs ``pytest -n auto``)."""
+    if callable(value) and not isinstance(value, type) and hasattr(value, "__qualname__"):
+        return value.__qualname__
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))[:40]
 
 
 # ------------------------------------------------------- a user-defined loss

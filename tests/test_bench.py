@@ -156,11 +156,14 @@ def test_report_and_json(result, tmp_path):
 def test_command_line(tmp_path, capsys, monkeypatch):
     tiny = suite("quick", SCALE)[:1]
     monkeypatch.setattr(bench_main, "run", _only(tiny))
+    searched = []  # the quick search section has its own tests (test_bench_search.py)
+    monkeypatch.setattr(bench_main, "_quick_search", searched.append)
     json_path, png_path = tmp_path / "out.json", tmp_path / "out.png"
     argv = ["--quick", "--repeat", "1", "--no-cold-start", "--json", str(json_path)]
     assert bench_main.main([*argv, "--png", str(png_path)]) == 0
     out = capsys.readouterr().out
     assert tiny[0].name in out and json_path.exists()
+    assert searched == [0]  # --quick runs it once, with the seed
     if importlib.util.find_spec("matplotlib") is None:
         assert "pip install fastloss[plot]" in out and not png_path.exists()
     else:

@@ -8,7 +8,14 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from fastloss import SGDClassifier, SGDMetricLearner, SGDRanker, SGDRegressor
+from fastloss import (
+    SGDClassifier,
+    SGDClassifierCV,
+    SGDMetricLearner,
+    SGDRanker,
+    SGDRegressor,
+    SGDRegressorCV,
+)
 from fastloss.losses import (
     CLASSIFICATION_LOSSES,
     REGRESSION_LOSSES,
@@ -59,6 +66,8 @@ ESTIMATORS = (
     # supervised metric learning (tests/test_metric_learning.py for the pairs and
     # triplets learners, whose 3-D input these checks cannot feed)
     + [SGDMetricLearner(), SGDMetricLearner(loss="contrastive", mining="random")]
+    # the one-pass searches (tests/test_search_cv.py for the rest)
+    + [SGDClassifierCV(alphas=[1e-4, 1e-2], cv=3), SGDRegressorCV(alphas=[1e-4, 1e-2], cv=3)]
 )
 
 

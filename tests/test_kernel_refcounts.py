@@ -32,7 +32,7 @@ SCRIPT = textwrap.dedent(
     import fastloss
     from fastloss import _kernels
     from fastloss._kernels import _loss_switch, _multiclass_losses, _optim_rules, _weights
-    from fastloss._kernels import minibatch_epoch, multi_epoch, sgd_epoch, shuffle
+    from fastloss._kernels import minibatch_epoch, multi_epoch, sgd_epoch, shuffle, vr_epoch
 
     sys.setrecursionlimit(100000)
     rng = np.random.default_rng(0)
@@ -50,6 +50,11 @@ SCRIPT = textwrap.dedent(
             data, X[:, 2])
         fastloss.SGDRegressor(optimizer="momentum", learning_rate="constant", **kw).fit(
             data, X[:, 2])
+        for solver in ("saga", "svrg"):
+            fastloss.SGDClassifier(loss="log_loss", optimizer=solver, penalty="elasticnet",
+                                   **kw).fit(data, y)
+            fastloss.SGDClassifier(multi_class="multinomial", loss="log_loss",
+                                   optimizer=solver, **kw).fit(data, y3)
 
     def functions(ir):
         pattern = r'^define [^@]*@"?([^"(]+)"?\\(.*?^}$'
@@ -94,7 +99,7 @@ SCRIPT = textwrap.dedent(
 
     refcounting, loops = {}, {}
     modules = (_kernels._prefetch, _optim_rules, _weights, minibatch_epoch, multi_epoch,
-               sgd_epoch, shuffle, _loss_switch, _multiclass_losses)
+               sgd_epoch, shuffle, _loss_switch, _multiclass_losses, vr_epoch)
     for module in modules:
         for obj in vars(module).values():
             if not isinstance(obj, CPUDispatcher):

@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import stable_id
 from scipy.special import expit, log_expit
 from sklearn.base import clone
 
@@ -69,7 +70,7 @@ def test_log_loss_closed_form_and_extreme_margins():
             ),
         ),
     ],
-    ids=repr,
+    ids=stable_id,
 )
 def test_loss_values_match_formulas(loss, formula):
     rng = np.random.default_rng(1)

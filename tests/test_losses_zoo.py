@@ -5,6 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import stable_id
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
@@ -161,7 +162,7 @@ def _draw_targets(loss, n, rng):
     return rng.normal(scale=2.0, size=n)
 
 
-@pytest.mark.parametrize("loss, formula", FORMULAS, ids=lambda v: repr(v)[:40])
+@pytest.mark.parametrize("loss, formula", FORMULAS, ids=stable_id)
 def test_loss_values_match_formulas(loss, formula):
     rng = np.random.default_rng(3)
     y = _draw_targets(loss, 300, rng)
@@ -191,7 +192,7 @@ SCALAR_PAIRS = [
 ]
 
 
-@pytest.mark.parametrize("loss, value, derivative, hyper", SCALAR_PAIRS, ids=lambda v: repr(v)[:30])
+@pytest.mark.parametrize("loss, value, derivative, hyper", SCALAR_PAIRS, ids=stable_id)
 def test_vectorised_methods_equal_scalar_kernels(loss, value, derivative, hyper):
     """The array methods (through the integer switch) return exactly what the
     scalar functions do."""
@@ -240,7 +241,7 @@ def test_focal_gamma_zero_is_log_loss():
         (losses.Tweedie(power=2.0), [0.0, 1.0], "needs targets > 0"),
         (losses.CrossEntropy(), [0.5, 1.5], r"needs targets in \[0, 1\]"),
     ],
-    ids=lambda v: repr(v)[:30],
+    ids=stable_id,
 )
 def test_bad_hyperparameters_and_targets(loss, bad, message):
     y = [1.0, 1.0] if bad is None else bad

@@ -256,6 +256,8 @@ def test_named_optimizers_are_the_objects():
         "adam",
         "adamw",
         "amsgrad",
+        "saga",
+        "svrg",
     }
     assert fastloss.optim.optimizer_from_name("nesterov").get_params()["nesterov"] is True
     X = np.random.default_rng(0).standard_normal((40, 3))

@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import stable_id
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.special import expit, log_expit
@@ -120,7 +121,7 @@ def _formulas():
     ]
 
 
-@pytest.mark.parametrize("loss, formula", _formulas(), ids=lambda v: repr(v)[:40])
+@pytest.mark.parametrize("loss, formula", _formulas(), ids=stable_id)
 def test_values_match_formulas(loss, formula):
     rng = np.random.default_rng(1)
     y = _targets(loss, 400, rng)
@@ -174,7 +175,7 @@ SCALAR_PAIRS = [
 ]
 
 
-@pytest.mark.parametrize("loss, value, derivative, hyper", SCALAR_PAIRS, ids=lambda v: repr(v)[:30])
+@pytest.mark.parametrize("loss, value, derivative, hyper", SCALAR_PAIRS, ids=stable_id)
 def test_vectorised_methods_equal_scalar_kernels(loss, value, derivative, hyper):
     rng = np.random.default_rng(4)
     y = _targets(loss, 60, rng)

@@ -62,6 +62,18 @@ C_ACTIVE = 5  # 1.0 while the class trains, 0.0 once stopped
 C_N_CLIPS = 6  # derivatives clipped to +-MAX_DLOSS
 C_SIZE = 7
 
+# ------------------------------------------------- gstate (a grid of models)
+# grid_epoch's per-model state: float64 (G_SIZE, n_models), the C_* rows above
+# (intercepts, step counter, L1 total, eta0, active flag, clips), then:
+G_FOLD = C_SIZE  # the model's fold: it trains on the rows whose fold mask has this bit
+G_CLASS = C_SIZE + 1  # one-vs-rest: index of its positive class in y; -1: y as given
+G_POS_WEIGHT = C_SIZE + 2  # class weight of its positive rows (y > 0, or its class)
+G_NEG_WEIGHT = C_SIZE + 3  # class weight of its other rows
+G_LOSS = C_SIZE + 4  # its built-in loss code (_loss_switch)
+G_SIZE = C_SIZE + 5
+#: Folds one grid can hold: a row's folds are the bits of an int64 mask.
+MAX_GRID_FOLDS = 62
+
 # ------------------------------------------------------------ optimizer codes
 # hyper[O_CODE] of the mini-batch kernel
 SGD = 0
@@ -72,6 +84,9 @@ RMSPROP = 4
 ADAM = 5
 ADAMW = 6
 AMSGRAD = 7
+# variance-reduced solvers (their own epoch kernels, _kernels/vr_epoch.py)
+SAGA = 8
+SVRG = 9
 
 # hyper slots of the mini-batch kernel after the plain-SGD ones: float64 (O_SIZE,)
 O_CODE = H_SIZE  # optimizer code
@@ -83,6 +98,17 @@ O_SCHED_P0 = H_SIZE + 5
 O_SCHED_P1 = H_SIZE + 6
 O_WARMUP = H_SIZE + 7  # linear warm-up steps, 0 = none
 O_SIZE = H_SIZE + 8
+
+# hyper slots of the variance-reduced kernels after the plain-SGD ones: float64 (V_SIZE,)
+V_STEP = H_SIZE  # the constant step size eta
+V_N = H_SIZE + 1  # rows the objective averages over (the training rows)
+V_UPDATE_TABLE = H_SIZE + 2  # 1.0: SAGA (the stored derivatives follow each step), 0.0: SVRG
+V_SIZE = H_SIZE + 3
+# columns of the CSR variance-reduced kernel's per-feature state: float64 (n_features + 1, F_SIZE)
+F_MEAN = 0  # the stored derivatives' mean gradient (last row: the intercept's)
+F_SUM_AT = 1  # cumulative step sum at the feature's last update (just-in-time steps)
+F_STEP_AT = 2  # the step number of that update
+F_SIZE = 4  # 32 bytes: two features a cache line
 
 # opt_state rows: float64 (N_SLOTS, n_features + 1)
 SLOT_A = 0

@@ -35,14 +35,26 @@ Hutter): ``w <- soft(w (1 - eta l2) - eta d, eta l1)``.
 Reference counts
 ----------------
 The kernels call ``step_eta``, ``step_all``, ``intercept_step`` once a batch and
-``coordinate_step`` / ``catch_up`` once a touched weight.  Each of them calls no
+``rule_step`` / ``catch_up`` once a touched weight.  Each of them calls no
 function that takes an array (``schedule_value``, ``direction``, ``_step_all``
-and ``coordinate_step`` are inlined; ``catch_up`` takes scalars): a function
-that does keeps two atomic reference-count updates per array argument on every
-call, which Numba prunes otherwise (``tests/test_kernel_refcounts.py``).
+and ``coordinate_step`` are inlined; ``rule_step`` and ``catch_up`` take
+scalars): a function that does keeps two atomic reference-count updates per
+array argument on every call, which Numba prunes otherwise
+(``tests/test_kernel_refcounts.py``).
+
+The sparse catch-up
+-------------------
+A weight that no row of a batch touches has a zero data gradient, so its update
+is a closed form of the number of updates it skipped (``catch_up``).  Its
+``exp`` / ``pow`` / ``log1p`` (13-32 ns each here) are replaced by two lookup
+tables computed once an epoch (``lazy_tables``: sums of the step sizes and of
+their powers by update, powers of the decays by number of skipped updates) and
+by the power series of the L2 shrinks' logarithm (``penalty_product``).
 """
 
 import math
+
+import numpy as np
 
 from .._config import jit
 from ._layout import (
@@ -281,9 +293,15 @@ def repeated_penalty(w, tau, shrink, k, decoupled):
     affine function of ``|w|``: ``|w| s^k - tau (s^f + ... + s^(f+k-1))`` with
     ``f`` 1 (proximal) or 0 (decoupled).
     """
+    return repeated_penalty_k(w, tau, shrink, math.pow(shrink, k), k, decoupled)
+
+
+@jit()
+def repeated_penalty_k(w, tau, shrink, shrink_k, k, decoupled):
+    """:func:`repeated_penalty` given the product of the ``k`` shrinks,
+    ``shrink_k`` (``shrink^k`` for equal steps; :func:`penalty_product`)."""
     if w == 0.0:
         return 0.0
-    shrink_k = math.pow(shrink, k)
     size = abs(w) * shrink_k
     if tau != 0.0:
         if shrink == 1.0:
@@ -326,7 +344,12 @@ def interleaved_shrink(w, move, ratio, ratio_k, shrink, k):
     ``k shrink^(k+1)`` when the two are equal): a moment decaying by ``ratio``
     a step under an L2 proximal step of factor ``shrink``.
     """
-    shrink_k = math.pow(shrink, k)
+    return interleaved_shrink_k(w, move, ratio, ratio_k, shrink, math.pow(shrink, k), k)
+
+
+@jit()
+def interleaved_shrink_k(w, move, ratio, ratio_k, shrink, shrink_k, k):
+    """:func:`interleaved_shrink` given ``shrink_k``, the product of the ``k`` shrinks."""
     if ratio == shrink:
         total = k * shrink_k * shrink
     else:
@@ -334,18 +357,199 @@ def interleaved_shrink(w, move, ratio, ratio_k, shrink, k):
     return shrink_k * w - move * total
 
 
+# ------------------------------------------------ the sparse kernel's catch-up
+# Columns of the two lookup tables that ``lazy_tables`` computes once an epoch,
+# so that a catch-up is table loads and arithmetic, not exp / pow / log1p (each
+# 13-32 ns here, against about 9 ns for a whole plain-SGD step of a non-zero).
+# By update ``u`` of the epoch (row u, u = 0..n_updates): the sums of the first
+# u step sizes and of their powers 2..5 (each divided by its power, as the
+# logarithm's series takes them), and the step size and Adam's bias
+# corrections of update u + 1 (the first one a weight last updated at u skips).
+U_S1, U_S2, U_S3, U_S4, U_S5, U_ETA_NEXT, U_BC1_NEXT, U_BC2_NEXT = range(8)
+U_SIZE = 8
+# By number of skipped updates ``k`` (row k): p0^k, p1^k, p1^((k-1)/2) (Adam's
+# middle bias correction), q^k, sum_{i=1..k} q^-i and sum_{i=1..k} q^-2i for the
+# ratio ``q`` by which the decaying metric shrinks a skipped update
+# (sqrt(rho) for RMSProp, sqrt(beta2) for Adam / AdamW).
+K_P0, K_P1, K_HALF_P1, K_Q, K_QINV, K_Q2INV = range(6)
+K_SIZE = 8  # padded: one row is one cache line
+
+#: Largest ``eta_i * c`` (step size times penalty rate) for which
+#: :func:`penalty_product` sums the logarithm's series: its first omitted term
+#: is below ``k * (2e-3)^6 / 6``, about 1e-17 a skipped update.
+SERIES_LIMIT = 2e-3
+
+
 @jit()
+def lazy_tables(code, hyper, logs, t0, n_updates):
+    """The catch-up's lookup tables for updates ``t0 + 1 .. t0 + n_updates``.
+
+    Returns ``(by_update, by_skip, eta_max, q)``: float64 ``(n_updates + 1,
+    U_SIZE)`` and ``(n_updates + 1, K_SIZE)`` (columns ``U_*``, ``K_*``), the
+    largest step size of the epoch and the metric's decay ratio ``q``.
+    ``logs`` is :func:`log_decays` of ``hyper``.
+    """
+    by_update = np.zeros((n_updates + 1, U_SIZE))
+    by_skip = np.zeros((n_updates + 1, K_SIZE))
+    s1 = s2 = s3 = s4 = s5 = 0.0
+    eta_max = 0.0
+    for u in range(n_updates + 1):
+        eta = step_eta(hyper, t0 + u + 1.0)
+        bc1, bc2 = bias_corrections(code, hyper, logs, t0 + u + 1.0)
+        # indexed directly: a row view would count references in the loop
+        by_update[u, U_S1], by_update[u, U_S2], by_update[u, U_S3] = s1, s2 / 2.0, s3 / 3.0
+        by_update[u, U_S4], by_update[u, U_S5] = s4 / 4.0, s5 / 5.0
+        by_update[u, U_ETA_NEXT], by_update[u, U_BC1_NEXT], by_update[u, U_BC2_NEXT] = eta, bc1, bc2
+        if u < n_updates:
+            eta_max = max(eta_max, abs(eta))
+            e2 = eta * eta
+            s1 += eta
+            s2 += e2
+            s3 += e2 * eta
+            s4 += e2 * e2
+            s5 += e2 * e2 * eta
+    log_q = 0.5 * (logs[0] if code == RMSPROP else logs[1])
+    qinv = q2inv = 0.0
+    by_skip[0, K_P0] = by_skip[0, K_P1] = by_skip[0, K_Q] = 1.0
+    for k in range(1, n_updates + 1):
+        by_skip[k, K_P0] = math.exp(k * logs[0])
+        by_skip[k, K_P1] = math.exp(k * logs[1])
+        by_skip[k, K_HALF_P1] = math.exp(0.5 * (k - 1.0) * logs[1])
+        by_skip[k, K_Q] = math.exp(k * log_q)
+        qinv += math.exp(-k * log_q)
+        q2inv += math.exp(-2.0 * k * log_q)
+        by_skip[k, K_QINV], by_skip[k, K_Q2INV] = qinv, q2inv
+    return by_update, by_skip, eta_max, math.exp(log_q)
+
+
+@jit(inline="always")
+def exp_neg(x):
+    """``exp(-x)`` for ``x >= 0``: a Taylor polynomial of degree 4 below 2e-4 and
+    10 below 1/8 (error under 1e-17 either way; the usual case, a small penalty
+    over the skipped updates), else ``math.exp`` (13 ns here, the polynomials
+    a few)."""
+    y = -x
+    if x < 2e-4:
+        return 1.0 + y * (1.0 + y * 0.5 * (1.0 + y * (1.0 / 3.0) * (1.0 + y * 0.25)))
+    if x >= 0.125:
+        return math.exp(y)
+    # Horner form of sum y^n / n!, multiplying by the reciprocals
+    p = 1.0 + y * 0.1
+    p = 1.0 + y * (1.0 / 9.0) * p
+    p = 1.0 + y * 0.125 * p
+    p = 1.0 + y * (1.0 / 7.0) * p
+    p = 1.0 + y * (1.0 / 6.0) * p
+    p = 1.0 + y * 0.2 * p
+    p = 1.0 + y * 0.25 * p
+    p = 1.0 + y * (1.0 / 3.0) * p
+    p = 1.0 + y * 0.5 * p
+    return 1.0 + y * p
+
+
+@jit(inline="always")
+def penalty_product(c, s1, s2, s3, s4, s5, k, eta_max, decoupled):
+    """Product of the ``k`` skipped updates' L2 shrinks, ``prod 1 / (1 + eta_i c)``
+    (proximal) or ``prod (1 - eta_i c)`` (decoupled).
+
+    ``s1``..``s5`` are the sums of the skipped step sizes and of their powers
+    2..5, each divided by its power (``s3 = sum eta_i^3 / 3``).  While every
+    ``eta_i c`` is at most ``SERIES_LIMIT`` the logarithm ``-sum_i log(1 +
+    eta_i c)`` is its power series in ``c`` over those sums, exact to rounding
+    under any schedule.  Beyond, ``shrink^k`` with the mean
+    step size (exact for a constant schedule).
+    """
+    if c == 0.0:
+        return 1.0
+    z = eta_max * c
+    if z <= 1e-5:  # the terms from c^4 on are below k * 1e-20
+        if decoupled:
+            return exp_neg(c * (s1 + c * (s2 + c * s3)))
+        return exp_neg(c * (s1 - c * (s2 - c * s3)))
+    if z <= SERIES_LIMIT:
+        if decoupled:
+            x = c * (s1 + c * (s2 + c * (s3 + c * (s4 + c * s5))))
+        else:
+            x = c * (s1 - c * (s2 - c * (s3 - c * (s4 - c * s5))))
+        return exp_neg(x)
+    eta_mean = s1 / k
+    shrink = 1.0 - eta_mean * c if decoupled else 1.0 / (1.0 + eta_mean * c)
+    return math.pow(shrink, k)
+
+
+@jit()
+def harmonic_metric(root, q, q_k, qinv_k, q2inv_k, eps, k):
+    """Harmonic mean of ``D_i = root * q^i + eps`` over i = 1..k, as
+    :func:`decaying_metric`, from the sums ``qinv_k = sum q^-i`` and ``q2inv_k =
+    sum q^-2i`` when ``eps`` is below 1e-4 of every ``root q^i``:
+    ``sum 1 / D_i = qinv_k / root - eps q2inv_k / root^2`` to a relative
+    1e-8.  Otherwise (or with ``qinv_k`` 0: unknown) :func:`decaying_metric`."""
+    if qinv_k > 0.0 and root * q_k > 1e4 * eps:
+        return k / (qinv_k / root - eps * q2inv_k / (root * root))
+    return decaying_metric(root, q, q_k, eps, k)
+
+
+@jit(inline="always")
+def rule_step(code, p0, p1, eps, a, b, c, w, g, eta, bc1, bc2, l1, l2):
+    """``coordinate_step`` on scalars: weight ``w`` with state slots ``a``, ``b``,
+    ``c`` after one update with data gradient ``g``; returns ``(w, a, b, c)``.
+
+    The sparse kernel keeps each weight's state beside it (one cache line a
+    weight) and passes it by value; the formulas are ``direction``'s and
+    ``coordinate_step``'s, kept in step with them by tests/test_kernel_pairs.py.
+    """
+    if code == SGD:
+        d, D = g, 1.0
+    elif code == MOMENTUM or code == NESTEROV:
+        a = p0 * a + g
+        d = g + p0 * a if code == NESTEROV else a
+        D = 1.0 - p0
+    elif code == ADAGRAD:
+        a = a + g * g
+        D = math.sqrt(a) + eps
+        d = g / D
+    elif code == RMSPROP:
+        a = p0 * a + (1.0 - p0) * g * g
+        D = math.sqrt(a) + eps
+        d = g / D
+    else:
+        a = p0 * a + (1.0 - p0) * g
+        b = p1 * b + (1.0 - p1) * g * g
+        if code == AMSGRAD:
+            c = max(c, b)
+            D = math.sqrt(c) + eps
+            d = a / D
+        else:
+            D = math.sqrt(b / bc2) + eps
+            d = (a / bc1) / D
+    if code == ADAMW:
+        return soft_threshold(w * (1.0 - eta * l2) - eta * d, eta * l1), a, b, c
+    w = w - eta * d
+    if l1 > 0.0:
+        w = soft_threshold(w, eta * l1 / D)
+    if l2 > 0.0:
+        w = w / (1.0 + eta * l2 / D)
+    return w, a, b, c
+
+
+@jit(inline="always")
 def catch_up(
-    code, p0, p1, eps, a, b, c, w, k, p0_k, p1_k, eta_first, eta_mean, bc1, bc2, bc2_mid, l1, l2
-):
+    code, p0, p1, eps, q, a, b, c, w, k, p0_k, p1_k, q_k, qinv_k, q2inv_k, eta_first, eta_max,
+    s1, s2, s3, s4, s5, bc1, bc2, bc2_mid, l1, l2,
+):  # fmt: skip
     """Weight ``w`` after ``k`` updates in which no row touched it (data gradient 0).
 
     ``p0``, ``p1``, ``eps`` are the rule's hyperparameters (``hyper[O_P0]``,
-    ``hyper[O_P1]``, ``hyper[O_EPS]``), ``p0_k``, ``p1_k`` their ``k``-th
-    powers (the caller's ``exp(k log p)``), ``a``, ``b``, ``c`` the weight's state
-    slots ``SLOT_A``..``SLOT_C``.  Returns ``(w, a, b)``, the weight and its first
-    two slots after the ``k`` updates (``c``, AMSGrad's max, does not change).
-    Scalars in and out: it runs once for every weight a sparse batch touches.
+    ``hyper[O_P1]``, ``hyper[O_EPS]``), ``a``, ``b``, ``c`` the weight's state
+    slots ``SLOT_A``..``SLOT_C``; ``p0_k``, ``p1_k``, ``q_k``, ``qinv_k``,
+    ``q2inv_k`` the ``by_skip`` row ``k`` of :func:`lazy_tables` (``q`` its
+    metric ratio), ``s1``..``s5`` the sums of the skipped step sizes and of
+    their powers (divided by the power, as ``lazy_tables`` keeps them),
+    ``eta_first``, ``bc1``, ``bc2`` the step size and bias corrections of the
+    first skipped update, ``bc2_mid`` that of the middle one,
+    ``eta_max`` the epoch's largest step size.  Returns ``(w, a, b)``, the
+    weight and its first two slots after the ``k`` updates (``c``, AMSGrad's
+    max, does not change).  Scalars in and out, table values rather than
+    ``exp`` / ``pow``: it runs once for every weight a sparse batch touches.
 
     State: the moments' decay is exact (``beta^k``, ``mu^k``).
 
@@ -356,19 +560,22 @@ def catch_up(
     of the first skipped step (``bc1``, ``bc2``) and the metric at its value
     after one skipped step, although it shrinks by ``beta2^(1/2)`` a step.
 
-    Penalty: ``k`` proximal steps with the mean step size of the skipped steps
-    ``eta_mean`` and one metric: the constant one of SGD, momentum, AdaGrad and
-    AMSGrad, the harmonic mean of the decaying one for RMSProp and Adam
-    (``decaying_metric``; Adam's with ``bc2_mid``, the bias correction of the
-    middle skipped step).  An L2-only penalty interleaves with the movement of
-    momentum, Nesterov and AMSGrad exactly (``interleaved_shrink``); otherwise
-    the penalty steps follow the movement.  Exact under a constant schedule:
-    SGD and AdaGrad with any penalty; momentum, Nesterov and AMSGrad with L2 or
-    no penalty; RMSProp without penalty.  SGD and AdaGrad with L1 alone are
-    exact under any schedule.
+    Penalty: ``k`` proximal steps with one metric: the constant one of SGD,
+    momentum, AdaGrad and AMSGrad, the harmonic mean of the decaying one for
+    RMSProp and Adam (:func:`harmonic_metric`; Adam's with ``bc2_mid``, the
+    bias correction of the middle skipped step).  The L2 shrinks' product is
+    :func:`penalty_product` (exact to rounding for small steps under any
+    schedule); the L1 threshold uses the mean step size.  An L2-only penalty
+    interleaves with the movement of momentum, Nesterov and AMSGrad exactly
+    (``interleaved_shrink_k``); otherwise the penalty steps follow the
+    movement.  Exact under a constant schedule: SGD and AdaGrad with any
+    penalty; momentum, Nesterov and AMSGrad with L2 or no penalty; RMSProp
+    without penalty.  SGD and AdaGrad with L2 alone are exact under any
+    schedule while ``eta_i l2 / D`` stays below ``SERIES_LIMIT``.
 
     The approximations are tested against the dense eager update
-    (tests/test_optim.py) and documented in docs/user_guide/optimizers.rst.
+    (tests/test_optim.py, tests/test_sparse_minibatch.py) and documented in
+    docs/user_guide/optimizers.rst.
     """
     penalised = l1 != 0.0 or l2 != 0.0
     D = 1.0
@@ -384,34 +591,36 @@ def catch_up(
         if penalised:
             D = math.sqrt(a) + eps
     elif code == RMSPROP:
-        rho = p0
-        rho_k = p0_k
         s = a
-        a = s * rho_k
+        a = s * p0_k
         if penalised:
-            D = decaying_metric(math.sqrt(s), math.sqrt(rho), math.sqrt(rho_k), eps, k)
+            D = harmonic_metric(math.sqrt(s), q, q_k, qinv_k, q2inv_k, eps, k)
     elif code != SGD:
         b1, b2 = p0, p1
-        b1_k, b2_k = p0_k, p1_k
         m, v = a, b
         if code == AMSGRAD:
             D = math.sqrt(c) + eps
             move, ratio = m / D, b1
         else:
-            moved = m * b1 * (1.0 - b1_k) / (1.0 - b1)  # sum of the skipped steps' m
+            moved = m * b1 * (1.0 - p0_k) / (1.0 - b1)  # sum of the skipped steps' m
             w -= eta_first * (moved / bc1) / (math.sqrt(v * b2 / bc2) + eps)
             if penalised:
-                D = decaying_metric(math.sqrt(v / bc2_mid), math.sqrt(b2), math.sqrt(b2_k), eps, k)
-        a, b = m * b1_k, v * b2_k
+                D = harmonic_metric(math.sqrt(v / bc2_mid), q, q_k, qinv_k, q2inv_k, eps, k)
+        a, b = m * p0_k, v * p1_k
+    decoupled = code == ADAMW
+    rate = l2 if decoupled else l2 / D
+    shrink_k = penalty_product(rate, s1, s2, s3, s4, s5, k, eta_max, decoupled)
+    if move == 0.0 and l1 == 0.0:
+        return w * shrink_k, a, b
+    # the one-update shrink and threshold of the mean step size
+    eta_mean = s1 / k
+    shrink = 1.0 - eta_mean * rate if decoupled else 1.0 / (1.0 + eta_mean * rate)
     if move != 0.0 and l1 == 0.0:
-        shrink = 1.0 / (1.0 + eta_mean * l2 / D)
         # ratio is p0 (mu or beta1) wherever the weight moves
-        return interleaved_shrink(w, eta_first * move, ratio, p0_k, shrink, k), a, b
+        return interleaved_shrink_k(w, eta_first * move, ratio, p0_k, shrink, shrink_k, k), a, b
     if move != 0.0:
         w -= eta_first * move * ratio * (1.0 - p0_k) / (1.0 - ratio)
     if not penalised:
         return w, a, b
-    if code == ADAMW:
-        return repeated_penalty(w, eta_mean * l1, 1.0 - eta_mean * l2, k, True), a, b
-    shrink = 1.0 / (1.0 + eta_mean * l2 / D)
-    return repeated_penalty(w, eta_mean * l1 / D, shrink, k, False), a, b
+    tau = eta_mean * l1 if decoupled else eta_mean * l1 / D
+    return repeated_penalty_k(w, tau, shrink, shrink_k, k, decoupled), a, b

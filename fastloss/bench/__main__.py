@@ -63,6 +63,23 @@ def _parser() -> argparse.ArgumentParser:
         help="instead: epochs and seconds of each optimizer to an objective gap of 1e-3",
     )
     parser.add_argument(
+        "--search",
+        action="store_true",
+        help="instead: hyperparameter searches (GridSearchCV over scikit-learn's and fastloss's "
+        "SGD, SGDClassifierCV / SGDRegressorCV, LogisticRegressionCV) on the same folds "
+        "(--quick: small data; --rows N, --scale S: the rows)",
+    )
+    parser.add_argument(
+        "--rows", type=int, metavar="N", help="with --search: training rows (default 200,000)"
+    )
+    parser.add_argument(
+        "--sklearn-budget",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="with --search: skip scikit-learn's search when estimated longer (default 300)",
+    )
+    parser.add_argument(
         "--scaling",
         action="store_true",
         help="instead: the parallel fits' epochs at 1, 2, 4, ... threads (a Markdown table)",
@@ -78,7 +95,20 @@ def _parser() -> argparse.ArgumentParser:
         type=_thread_counts,
         metavar="LIST",
         help="with --scaling: thread counts, e.g. 1,2,4,8,16 (default: powers of two up to "
-        "the CPU count, and the count)",
+        "the CPU count, and the count); with --convergence: one count (default 1)",
+    )
+    parser.add_argument(
+        "--convergence",
+        action="store_true",
+        help="instead: relative objective gap against fit time of fastloss's solvers, "
+        "scikit-learn's and the installed peers' (a table per problem; --png PREFIX draws "
+        "one chart each; --quick: small problems)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        metavar="SECONDS",
+        help="with --convergence: fit seconds per solver and problem (default 10, --quick 1)",
     )
     return parser
 
@@ -117,12 +147,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--epochs must be at least 2")
     if not args.scale > 0:
         parser.error("--scale must be positive")
-    if args.threads is not None and not args.scaling:
-        parser.error("--threads goes with --scaling")
+    if args.threads is not None and not (args.scaling or args.convergence):
+        parser.error("--threads goes with --scaling or --convergence")
+    if args.budget is not None and not args.convergence:
+        parser.error("--budget goes with --convergence")
     if args.quick and args.suite not in (None, "quick"):
         parser.error(f"--quick is --suite quick; it does not go with --suite {args.suite}")
     if args.scaling:
         return _scaling(args, parser)
+    if args.convergence:
+        return _convergence(args, parser)
+    if args.search:
+        return _search(args, parser)
+    if args.rows is not None:
+        parser.error("--rows goes with --search")
     if args.ranking:
         from ._ranking import format_ranking, run_ranking
 
@@ -153,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log=Progress(),
     )
     print(format_report(result))
+    if suite_name == "quick" and args.only is None:
+        _quick_search(args.seed)
     _write_json(result, args.json)
     if args.png:
         print(f"wrote {args.png}" if write_png(result, args.png) else PLOT_HINT)
@@ -164,6 +204,41 @@ def _write_json(result, path: str | None) -> None:
     if path:
         write_json(result, path)
         print(f"wrote {path}")
+
+
+def _search(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``--search``: time the hyperparameter searches and print their table."""
+    from ._search import format_search, run_search
+
+    if args.rows is not None and args.rows < 10:
+        parser.error("--rows must be at least 10")
+    rows = run_search(
+        quick=args.quick,
+        rows=args.rows,
+        scale=args.scale,
+        seed=args.seed,
+        sklearn_budget=args.sklearn_budget,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(format_search(rows))
+    if args.json:
+        import json
+
+        with open(args.json, "w") as f:
+            json.dump([row.to_dict() for row in rows], f, indent=2, default=str)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _quick_search(seed: int) -> None:
+    """The quick suite's search section (its cases are epoch timings; a search
+    is a whole grid): the 6 x 4 grid on 1,000 x 20 dense rows, 3 folds, a few
+    seconds; ``--search`` runs every case."""
+    from ._search import SearchCase, format_search, run_case
+
+    case = SearchCase("dense 1,000 x 20", "dense", 1_000, 20, n_folds=3)
+    print("\nhyperparameter search (python -m fastloss.bench --search for every case):")
+    print(format_search(run_case(case, seed)))
 
 
 def _scaling(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -180,6 +255,42 @@ def _scaling(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     )
     print(format_scaling(result))
     _write_json(result, args.json)
+    return 0
+
+
+def _convergence(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``--convergence``: time to the optimum, a table per problem (``_convergence.py``)."""
+    from ._convergence import format_convergence, problems, run_convergence, write_convergence_pngs
+
+    if args.suite or args.time_to_accuracy or args.ranking or args.repeat is not None:
+        parser.error(
+            "--convergence takes --quick, --threads, --budget, --only, --json, --png, "
+            "--scale and --seed"
+        )
+    if args.threads is not None and len(args.threads) != 1:
+        parser.error("--convergence takes one thread count, e.g. --threads 2")
+    if args.budget is not None and not args.budget > 0:
+        parser.error("--budget must be positive")
+    names = [problem.name for problem in problems()]
+    if args.only is not None and not any(args.only in name for name in names):
+        parser.error(f"--only {args.only!r} matches no problem: {', '.join(names)}")
+    result = run_convergence(
+        quick=args.quick,
+        threads=1 if args.threads is None else args.threads[0],
+        budget=args.budget,
+        scale=args.scale,
+        only=args.only,
+        random_state=args.seed,
+        log=Progress(),
+    )
+    print(format_convergence(result))
+    _write_json(result, args.json)
+    if args.png:
+        try:
+            for path in write_convergence_pngs(result, args.png):
+                print(f"wrote {path}")
+        except ImportError:
+            print(PLOT_HINT)
     return 0
 
 

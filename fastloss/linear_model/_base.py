@@ -30,6 +30,7 @@ from ._input import as_kernel_input, check_sparse_structure
 from ._runners import LinearRunner
 from ._state import TrainingRecord, TrainingState, start_from
 from ._training import Settings, check_start_can_move, train, zero_model_objective
+from ._vr_runner import VarianceReducedRunner
 
 MAX_INT = np.iinfo(np.int32).max  # seeds are drawn below it, as scikit-learn does
 
@@ -37,6 +38,25 @@ MAX_INT = np.iinfo(np.int32).max  # seeds are drawn below it, as scikit-learn do
 #: (the kernels read it from their float64 ``hyper`` array; near 2**63 it
 #: overflowed into a model that never trained).
 MAX_BATCH_SIZE = 2**53
+
+
+def draw_seeds(random_state, size: int) -> np.ndarray:
+    """``check_random_state(random_state).randint(MAX_INT, size=size)``: the
+    seeds of a fit's models, int64 (size,).
+
+    The draws of an integer ``random_state`` are remembered: seeding a
+    ``RandomState`` costs 0.1-0.3 ms, a tenth of a small fit, and a search
+    fits with the same seed again and again.  ``None`` and ``RandomState``
+    instances draw as before (and advance).
+    """
+    if isinstance(random_state, Integral):
+        return np.array(_seeds_of(int(random_state), size), dtype=np.int64)
+    return check_random_state(random_state).randint(MAX_INT, size=size)
+
+
+@functools.lru_cache(maxsize=256)
+def _seeds_of(seed: int, size: int) -> tuple:
+    return tuple(check_random_state(seed).randint(MAX_INT, size=size).tolist())
 
 
 class PublicInstanceOf(HasMethods):
@@ -59,8 +79,15 @@ class PublicInstanceOf(HasMethods):
 def _default(cls, name):
     """The default value of parameter ``name`` of estimator class ``cls``
     (None if it has no such parameter)."""
-    parameter = inspect.signature(cls.__init__).parameters.get(name)
+    parameter = _init_parameters(cls).get(name)
     return None if parameter is None else parameter.default
+
+
+@functools.cache
+def _init_parameters(cls):
+    """``inspect.signature(cls.__init__).parameters``, once per class: every
+    fit reads defaults, and a signature costs about 0.1 ms."""
+    return inspect.signature(cls.__init__).parameters
 
 
 _FIT_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -288,11 +315,6 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
             self._validate_params()
         if self.early_stopping and for_partial_fit:
             raise ValueError("early_stopping should be False with partial_fit")
-        if self.learning_rate == "optimal" and self.alpha == 0:
-            raise ValueError(
-                "alpha must be > 0 since learning_rate is 'optimal'. alpha is used "
-                "to compute the optimal learning rate."
-            )
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
         self._optimizer_config()  # raises for unsupported combinations
@@ -319,7 +341,14 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
             alpha=self.alpha,
             batch_size=self.batch_size,
             average=self.average,
+            untuned=self._step_untuned(),
         )
+
+    def _step_untuned(self) -> bool:
+        """Whether the user left the step size to fastloss: ``learning_rate``
+        and ``eta0`` at their defaults (an optimizer's own ``lr`` is checked by
+        ``resolve_optimizer``)."""
+        return all(getattr(self, p) == _default(type(self), p) for p in ("learning_rate", "eta0"))
 
     def _settings(self, loss: Loss, max_iter: int) -> Settings:
         l1_ratio = {"l2": 0.0, "l1": 1.0, None: 0.0}.get(self.penalty, self.l1_ratio)
@@ -351,17 +380,36 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
             None if config is None else config.optimizer._code
         )
 
-    def _start(self, n_models, X, coef_init=None, intercept_init=None) -> TrainingState:
+    def _start(
+        self,
+        n_models,
+        X,
+        coef_init=None,
+        intercept_init=None,
+        *,
+        loss=None,
+        y=None,
+        sample_weight=None,
+    ) -> TrainingState:
         """Where ``fit`` (and a first ``partial_fit``) starts from: zeros, the
         given values (either alone completed with zeros), or with ``warm_start``
         the last fit's weights.
-        ``coef_init`` must reshape to (n_models, n_features)."""
+        ``coef_init`` must reshape to (n_models, n_features).  From zeros, a
+        fitted intercept starts at ``loss.best_constant(y, sample_weight)``
+        for a ``loss`` that ``starts_at_best_constant`` (one model, regression)."""
         if self.warm_start and hasattr(self, "_training_state") and coef_init is None:
             coef_init = self._training_state.coef
             intercept_init = self._training_state.intercept
         n_features = X.shape[1]
         if coef_init is None and intercept_init is None:
-            return TrainingState.zeros(n_models, n_features, X.dtype)
+            state = TrainingState.zeros(n_models, n_features, X.dtype)
+            # not from one sample: its constant is exact, and the divergence check
+            # would read SGD's next step from a first epoch's objective of ~0 as a blow-up
+            at_best = y is not None and self.fit_intercept and X.shape[0] > 1
+            if at_best and loss.starts_at_best_constant:
+                weights = self._sample_weight(sample_weight, X)
+                state.intercept[:] = loss.best_constant(y, weights)
+            return state
         coef = np.zeros((n_models, n_features)) if coef_init is None else coef_init
         intercept = np.zeros(n_models) if intercept_init is None else intercept_init
         coef = np.asarray(coef, dtype=np.float64)
@@ -528,13 +576,15 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
         kernels release the GIL).  A single problem spreads each epoch over
         ``n_jobs`` threads instead (``_runners.row_split_epoch``).
         """
-        seeds = check_random_state(self.random_state).randint(MAX_INT, size=len(problems))
+        seeds = draw_seeds(self.random_state, len(problems))
         callbacks = callbacks or [None] * len(problems)
         n_threads = effective_n_jobs(self.n_jobs) if len(problems) == 1 else 1
 
         def train_one(k):
             y, sample_weight, score = problems[k]
-            runner = LinearRunner(X, y, sample_weight, train_idx, settings, start, k, n_threads)
+            vr = settings.optim is not None and settings.optim.optimizer.is_variance_reduced
+            runner_class = VarianceReducedRunner if vr else LinearRunner
+            runner = runner_class(X, y, sample_weight, train_idx, settings, start, k, n_threads)
             scores = None if score is None else [score]
             if settings.loss.can_stall and not start.coef[k].any():
                 check_start_can_move(settings.loss, y[train_idx], start.intercept[k])

@@ -13,6 +13,7 @@ are those of the other estimators.  The runner lives here rather than in
 
 from __future__ import annotations
 
+import types
 import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -560,6 +561,40 @@ MetricLoss, default="triplet"
 class _WeaklySupervised(_BaseSGDMetricLearner):
     """Pairs or triplets as 3-D arrays or as indices into a ``preprocessor``."""
 
+    def __init__(
+        self,
+        loss="contrastive",
+        preprocessor=None,
+        n_components=None,
+        init="auto",
+        alpha=1e-4,
+        learning_rate="adaptive",
+        eta0="auto",
+        power_t=0.5,
+        max_iter=100,
+        tol=1e-4,
+        n_iter_no_change=5,
+        shuffle=True,
+        warm_start=False,
+        verbose=0,
+        random_state=None,
+    ):
+        self.loss = loss
+        self.preprocessor = preprocessor
+        self.n_components = n_components
+        self.init = init
+        self.alpha = alpha
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.shuffle = shuffle
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.random_state = random_state
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
@@ -684,6 +719,20 @@ _WEAK_PARAMETERS = """
         builds the 3-D array).  Only an array, not metric-learn's callables."""
 
 
+def _with_default_loss(init, loss):
+    """``init`` (the weakly supervised learners' one ``__init__``) with another
+    default ``loss``: the pair and triplet learners share every parameter but
+    that default, and scikit-learn reads a class's parameters and defaults from
+    its ``__init__`` signature, so each class needs its own function object."""
+    defaults = (loss, *init.__defaults__[1:])
+    own = types.FunctionType(
+        init.__code__, init.__globals__, init.__name__, defaults, init.__closure__
+    )
+    own.__kwdefaults__, own.__doc__ = init.__kwdefaults__, init.__doc__
+    own.__qualname__ = init.__qualname__
+    return own
+
+
 class SGDPairsMetricLearner(ClassifierMixin, _WeaklySupervised):
     __doc__ = _doc(
         """Linear metric learning from similar and dissimilar pairs, by SGD.
@@ -739,40 +788,6 @@ class SGDPairsMetricLearner(ClassifierMixin, _WeaklySupervised):
         **_BaseSGDMetricLearner._parameter_constraints,
         "preprocessor": ["array-like", "sparse matrix", None],  # sparse: a clear error
     }
-
-    def __init__(
-        self,
-        loss="contrastive",
-        preprocessor=None,
-        n_components=None,
-        init="auto",
-        alpha=1e-4,
-        learning_rate="adaptive",
-        eta0="auto",
-        power_t=0.5,
-        max_iter=100,
-        tol=1e-4,
-        n_iter_no_change=5,
-        shuffle=True,
-        warm_start=False,
-        verbose=0,
-        random_state=None,
-    ):
-        self.loss = loss
-        self.preprocessor = preprocessor
-        self.n_components = n_components
-        self.init = init
-        self.alpha = alpha
-        self.learning_rate = learning_rate
-        self.eta0 = eta0
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.shuffle = shuffle
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
 
     @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
@@ -984,39 +999,7 @@ class SGDTripletsMetricLearner(_WeaklySupervised):
         "preprocessor": ["array-like", "sparse matrix", None],  # sparse: a clear error
     }
 
-    def __init__(
-        self,
-        loss="triplet",
-        preprocessor=None,
-        n_components=None,
-        init="auto",
-        alpha=1e-4,
-        learning_rate="adaptive",
-        eta0="auto",
-        power_t=0.5,
-        max_iter=100,
-        tol=1e-4,
-        n_iter_no_change=5,
-        shuffle=True,
-        warm_start=False,
-        verbose=0,
-        random_state=None,
-    ):
-        self.loss = loss
-        self.preprocessor = preprocessor
-        self.n_components = n_components
-        self.init = init
-        self.alpha = alpha
-        self.learning_rate = learning_rate
-        self.eta0 = eta0
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.shuffle = shuffle
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
+    __init__ = _with_default_loss(_WeaklySupervised.__init__, "triplet")
 
     @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)

@@ -59,8 +59,12 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     optimizer : str or Optimizer, default="sgd"
         Update rule (a fastloss addition): {optimizers}, or a
         :mod:`fastloss.optim` object (searchable as ``optimizer__lr`` ...).
-        Its base step size is ``eta0`` unless the object sets ``lr``.  Not
-        combinable with ``average``; see ``docs/user_guide/optimizers.rst``.
+        Its base step size is ``eta0`` unless the object sets ``lr``; a rule
+        other than "sgd" with ``learning_rate``, ``eta0`` and ``lr`` all at
+        their defaults trains with its own default step under the "adaptive"
+        schedule instead (the untuned default, which reaches the optimum with
+        the default ``tol``).  Not combinable with ``average``; see
+        ``docs/user_guide/optimizers.rst``.
     batch_size : int, default=1
         Rows per update (a fastloss addition): 1 is scikit-learn's per-sample
         SGD; larger values average the gradient over mini-batches.
@@ -191,8 +195,12 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self._check_settings()
         loss = self._resolve_loss()
         X, y = self._validate_Xy(X, y, reset=True, y_numeric=True)
-        start = self._start(1, X, coef_init, intercept_init)
-        self._train(X, y, sample_weight, loss, self.max_iter, start, self.warm_start)
+        start = self._start(
+            1, X, coef_init, intercept_init, loss=loss, y=y, sample_weight=sample_weight
+        )
+        self._train(
+            X, y, sample_weight, loss, self.max_iter, start, self.warm_start, scale_step=True
+        )
         self._warn_if_not_converged()
         return self
 
@@ -216,16 +224,24 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         self._check_settings(for_partial_fit=True)
         loss = self._resolve_loss()
         X, y = self._validate_Xy(X, y, reset=first_call, y_numeric=True)
-        start = self._start(1, X) if first_call else self._continued_state()
+        if first_call:
+            start = self._start(1, X, loss=loss, y=y, sample_weight=sample_weight)
+        else:
+            start = self._continued_state()
         self._train(X, y, sample_weight, loss, 1, start, not first_call)
         return self
 
-    def _train(self, X, y, sample_weight, loss, max_iter, start, continued):
+    def _train(self, X, y, sample_weight, loss, max_iter, start, continued, scale_step=False):
+        """Train and set attributes; ``scale_step``: a ``fit``, whose default
+        plain-SGD step is put in the targets' units (``Loss.step_scale``; a
+        ``partial_fit`` sees one chunk, whose scale would change every call)."""
         given_weight = sample_weight
         sample_weight = self._sample_weight(sample_weight, X)
         y = np.ascontiguousarray(y, dtype=np.float64)
         loss._check_target(y)
         settings = self._settings(loss, max_iter)
+        if scale_step and settings.optim is None and self._step_untuned():
+            settings.eta0 *= loss.step_scale(y, sample_weight)
         early = self.early_stopping and max_iter > 1
         if early:
             train_idx, val_idx = self._validation_split(y, sample_weight, stratify=False)

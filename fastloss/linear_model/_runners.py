@@ -36,6 +36,7 @@ runner, not a new loop.
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 
@@ -47,7 +48,7 @@ from .._kernels import multi_epoch as M
 from .._kernels.minibatch_epoch import minibatch_epoch_csr, minibatch_epoch_dense
 from .._kernels.sgd_epoch import sgd_epoch_csr, sgd_epoch_dense
 from ..losses._user import kernel_for
-from ._state import TrainingState, apply_pending_l1
+from ._state import TrainingState, all_finite, apply_pending_l1
 
 #: Fewest rows per thread for which a parallel epoch is worth its overhead.
 MIN_ROWS_PER_THREAD = 2_000
@@ -85,7 +86,8 @@ def kernel_targets(y, rows):
     positive = y == 1.0
     if not (positive | (y == -1.0)).all():
         return y, rows
-    packed = np.where(positive[rows], L.LABEL_BIT, np.uint32(0))  # no float64 y[rows]
+    packed = positive[rows].astype(np.uint32)  # no float64 y[rows]
+    packed <<= 31  # LABEL_BIT; 3x faster than np.where(..., LABEL_BIT, 0)
     packed |= rows
     return _NOT_READ, packed
 
@@ -375,10 +377,10 @@ class LinearRunner(OneModelRunner):
     def finite(self):
         k = self.kstate
         return (
-            np.isfinite(k[L.S_INTERCEPT])
-            and np.isfinite(k[L.S_AVG_INTERCEPT])
-            and np.isfinite(self.coef).all()
-            and np.isfinite(self.avg_coef).all()
+            math.isfinite(k[L.S_INTERCEPT])
+            and math.isfinite(k[L.S_AVG_INTERCEPT])
+            and all_finite(self.coef)
+            and all_finite(self.avg_coef)
         )
 
 

@@ -11,11 +11,12 @@ predicts with.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["TrainingRecord", "TrainingState", "apply_pending_l1", "start_from"]
+__all__ = ["TrainingRecord", "TrainingState", "all_finite", "apply_pending_l1", "start_from"]
 
 
 @dataclass
@@ -137,6 +138,18 @@ class TrainingRecord:
 
 
 _STACKED = ("coef", "avg_coef", "l1_received", "intercept", "avg_intercept", "l1_total")
+
+
+def all_finite(array: np.ndarray) -> bool:
+    """Whether every value of ``array`` is finite.
+
+    Its sum is finite exactly when no value is infinite or NaN, unless finite
+    values overflow it; only then are the values checked one by one.  The
+    training loop checks the weights every epoch, and on small models
+    ``np.isfinite(a).all()`` cost several microseconds a call, a tenth of an
+    epoch of 1,000 rows.
+    """
+    return math.isfinite(array.sum()) or bool(np.isfinite(array).all())
 
 
 def apply_pending_l1(coef, l1_received, l1_total):

@@ -23,7 +23,7 @@ from .._kernels import _layout as L
 from .._kernels.shuffle import block_order, shuffle_in_place
 from ..losses import Loss
 from ..optim._resolve import OptimConfig
-from ._state import TrainingRecord
+from ._state import TrainingRecord, all_finite
 
 
 @dataclass
@@ -101,15 +101,18 @@ class Settings:
         coef = coef.astype(np.float64, copy=False)
         # not coef @ coef: a BLAS dot of many features wakes OpenBLAS's threads,
         # which then spin on the cores the next epoch's threads need
-        return self.alpha * (
-            (1.0 - self.l1_ratio) * 0.5 * float(np.square(coef).sum())
-            + self.l1_ratio * float(np.abs(coef).sum())
-        )
+        l2 = (1.0 - self.l1_ratio) * 0.5 * float(np.square(coef).sum())
+        if self.l1_ratio == 0.0:  # "l2": no L1 term to add (a sum saved every epoch)
+            return self.alpha * l2
+        return self.alpha * (l2 + self.l1_ratio * float(np.abs(coef).sum()))
 
 
 #: Rows per block of ``shuffle="block"``: 64 rows of 100 float64 features are
 #: 50 KiB, large enough to stream, small enough to mix well.
 SHUFFLE_BLOCK = 64
+
+
+_SEED_HIGH = np.iinfo(np.int64).max  # bound of the shuffles' seeds
 
 
 def epoch_order(rng, train_idx, shuffle):
@@ -122,7 +125,7 @@ def epoch_order(rng, train_idx, shuffle):
     """
     if not shuffle:
         return train_idx
-    seed = rng.integers(np.iinfo(np.int64).max)
+    seed = rng.integers(_SEED_HIGH)
     order = np.empty_like(train_idx)
     if shuffle == "block":
         block_order(train_idx, SHUFFLE_BLOCK, seed, order)
@@ -292,7 +295,9 @@ def zero_model_objective(loss, y, sample_weight, intercept: float) -> float:
     ``"optimal"`` schedule (``Settings.step_chosen``).
     """
     raw = np.full(y.shape[0], float(intercept))
-    return float(np.dot(sample_weight, loss.loss(y, raw))) / y.shape[0]
+    losses = loss.loss(y, raw)
+    losses *= sample_weight  # not np.dot: a BLAS call wakes threads that then spin
+    return float(losses.sum()) / y.shape[0]
 
 
 def check_start_can_move(loss, y, intercept: float) -> None:
@@ -398,6 +403,10 @@ def _train(runner, settings, seed, validation_scores, callbacks, criteria, pool,
     n_iter = np.zeros(runner.n_models, dtype=np.int64)
     n_train = runner.rows.shape[0]
     single = runner.n_models == 1
+    converged = getattr(runner, "converged", None)  # optional: the runner's own stopping rule
+    # optional: the objective of a criterion whose models differ in rows and
+    # penalty (a search grid: _grid_runner), from its loss sums and weights
+    objective_of = getattr(runner, "objective", None)
     t_start = time.perf_counter()
     for epoch in range(1, settings.max_iter + 1):
         if settings.verbose:
@@ -412,14 +421,17 @@ def _train(runner, settings, seed, validation_scores, callbacks, criteria, pool,
         loss_sums = runner.run(order, pool, next_order)
         for c in training:
             n_iter[criteria[c]] = epoch
-        finite = np.isfinite(loss_sums).all() and runner.finite()
+        finite = all_finite(loss_sums) and runner.finite()
         divergence.after_epoch(epoch, runner.n_clips(), finite)
 
         for c in training:
             (coef, intercept), weights = _criterion_model(runner, criteria[c])
             loss = sum(loss_sums[m] for m in criteria[c]) if settings.compute_loss else np.nan
             with np.errstate(over="ignore"):  # an overflowed penalty is the check's to report
-                objective = loss / n_train + sum(settings.penalty(w[0]) for w in weights)
+                if objective_of is not None:
+                    objective = objective_of(criteria[c], loss_sums, weights)
+                else:
+                    objective = loss / n_train + sum(settings.penalty(w[0]) for w in weights)
             divergence.objective(epoch, c, objective)
             curves[c].append(objective)
             report = f"Avg. loss: {loss / n_train:f}, Objective: {objective:f}"
@@ -427,7 +439,11 @@ def _train(runner, settings, seed, validation_scores, callbacks, criteria, pool,
                 score = validation_scores[c](coef, intercept)
                 scores[c].append(score)
                 report += f", Validation score: {score:f}"
-            action = rules[c].update(score if validation_scores is not None else objective)
+            if converged is not None and validation_scores is None and settings.tol is not None:
+                # a solver that certifies its optimum (SAGA, SVRG: _vr_runner)
+                action = "stop" if converged(criteria[c]) else "go on"
+            else:
+                action = rules[c].update(score if validation_scores is not None else objective)
             if single and settings.verbose:
                 print(
                     f"Norm: {np.linalg.norm(coef):.2f}, NNZs: {np.count_nonzero(coef)}, "

@@ -1,10 +1,12 @@
-"""check_loss: a loss's derivative against central finite differences of its value."""
+"""check_loss: a loss's derivative against central finite differences of its value,
+and its declared smoothness constant against finite differences of the derivative."""
 
 from __future__ import annotations
 
 import threading
 import weakref
 from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 
@@ -51,6 +53,14 @@ class LossCheckReport:
     worst : list of dict
         The points with the largest relative error, worst first: ``y``, ``p``,
         ``derivative``, ``finite_difference``, ``error``.
+    smoothness : float or None
+        The constant the loss declares (``smoothness_constant()``).
+    max_curvature : float or None
+        Largest ``|d^2 loss / dp^2|`` measured by central differences of the
+        derivative at the probed points and midway between them (only when a
+        constant is declared).
+    max_curvature_at : dict or None
+        Where: ``y`` and ``p``.
     """
 
     loss: str
@@ -59,13 +69,22 @@ class LossCheckReport:
     max_abs_error: float
     max_rel_error: float
     worst: list = field(default_factory=list)
+    smoothness: float | None = None
+    max_curvature: float | None = None
+    max_curvature_at: dict | None = None
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.loss}: derivative matches finite differences at {self.n_points} points "
             f"({self.n_compared} smooth); max error {self.max_abs_error:.3g} "
             f"(relative {self.max_rel_error:.3g})."
         )
+        if self.max_curvature is not None:
+            text += (
+                f" Declared smoothness {self.smoothness:.6g} >= measured curvature "
+                f"{self.max_curvature:.6g}."
+            )
+        return text
 
 
 def _probe_points(loss: Loss, margins):
@@ -89,6 +108,12 @@ def check_loss(loss: Loss, *, rtol: float = 1e-4, margins=None) -> LossCheckRepo
     ``max(1, |difference|)``; at kinks (where the one-sided differences
     disagree) it must lie between them.  Value and derivative must be finite.
 
+    When the loss declares a smoothness constant ``L``
+    (``smoothness_constant()`` is not ``None``), the curvature
+    ``|dloss(p + h) - dloss(p - h)| / 2h`` is measured at the probed points
+    and midway between them; it must not exceed ``L`` by more than 0.1 %
+    (plus the rounding of the difference).
+
     Parameters
     ----------
     loss : Loss
@@ -107,7 +132,9 @@ def check_loss(loss: Loss, *, rtol: float = 1e-4, margins=None) -> LossCheckRepo
     ------
     ValueError
         Naming the worst points (target, raw prediction, derivative returned,
-        finite difference) when the derivative is wrong or a value is not finite.
+        finite difference) when the derivative is wrong or a value is not finite;
+        naming the declared constant, the curvature measured and where, when the
+        declared smoothness constant is smaller than the curvature.
     """
     if not isinstance(loss, Loss):
         raise TypeError(f"check_loss expects a fastloss.losses.Loss; got {type(loss).__name__}.")
@@ -173,6 +200,8 @@ def check_loss(loss: Loss, *, rtol: float = 1e-4, margins=None) -> LossCheckRepo
             "Check sample_derivative: it must be d sample_loss / dp, the derivative in "
             "the raw prediction p."
         )
+    declared = _declared_smoothness(loss)
+    curvature = None if declared is None else _check_curvature(loss, declared, margins)
     return LossCheckReport(
         loss=name,
         n_points=int(y.size),
@@ -180,7 +209,67 @@ def check_loss(loss: Loss, *, rtol: float = 1e-4, margins=None) -> LossCheckRepo
         max_abs_error=float(error.max()),
         max_rel_error=float(relative.max()),
         worst=worst,
+        smoothness=declared,
+        max_curvature=None if curvature is None else curvature[0],
+        max_curvature_at=None if curvature is None else curvature[1],
     )
+
+
+#: Declared smoothness constants may be exceeded by this fraction of
+#: themselves (the central difference of a derivative that bends within
+#: ``h`` of a point may overshoot the curvature slightly).
+_CURVATURE_RTOL = 1e-3
+
+
+def _declared_smoothness(loss: Loss) -> float | None:
+    """``loss.smoothness_constant()``, checked to be ``None`` or a finite number >= 0."""
+    declared = loss.smoothness_constant()
+    if declared is None:
+        return None
+    if isinstance(declared, bool) or not isinstance(declared, Real):
+        raise TypeError(
+            f"{type(loss).__name__}.smoothness_constant() must return a number or None; "
+            f"got {declared!r} ({type(declared).__name__})."
+        )
+    if not np.isfinite(declared) or declared < 0:
+        raise ValueError(
+            f"{type(loss).__name__}.smoothness_constant() returned {declared!r}; an upper "
+            "bound on |d^2 loss / dp^2| is a finite number >= 0 (return None for a loss "
+            "whose derivative is not Lipschitz)."
+        )
+    return float(declared)
+
+
+def _check_curvature(loss: Loss, declared: float, margins) -> tuple[float, dict]:
+    """The largest ``|d^2 loss / dp^2|`` measured (central differences of the
+    derivative at the probed points and midway between them) and where;
+    raise ``ValueError`` when it exceeds ``declared``."""
+    targets, raw = _probe_points(loss, margins)
+    raw = np.unique(raw)
+    raw = np.concatenate([raw, 0.5 * (raw[1:] + raw[:-1])])
+    y, p = np.meshgrid(np.unique(targets), raw, indexing="ij")
+    y, p = y.ravel(), p.ravel()
+    h = 1e-5 * np.maximum(1.0, np.abs(p))
+    with np.errstate(all="ignore"):
+        up, down = loss.gradient(y, p + h), loss.gradient(y, p - h)
+        curvature = np.abs(up - down) / (2 * h)
+    curvature = np.where(np.isfinite(curvature), curvature, np.inf)
+    # what rounding the two derivatives can put into their difference
+    rounding = 4 * np.finfo(float).eps * np.maximum(np.abs(up), np.abs(down)) / (2 * h)
+    allowed = declared * (1 + _CURVATURE_RTOL) + 1e-9 + np.nan_to_num(rounding)
+    k = int(np.argmax(curvature))
+    where = {"y": float(y[k]), "p": float(p[k])}
+    bad = curvature > allowed
+    if bad.any():
+        raise ValueError(
+            f"{type(loss).__name__}: smoothness_constant() declares {declared:.6g}, but "
+            f"finite differences of the derivative measure a curvature |d^2 loss / dp^2| "
+            f"of {curvature[k]:.6g} at y={where['y']:g}, p={where['p']:g} (above the "
+            f"declared value at {int(bad.sum())} of {y.size} points). Return an upper "
+            "bound on |d^2 loss / dp^2| over every target and raw prediction, or None "
+            "when the derivative jumps."
+        )
+    return float(curvature[k]), where
 
 
 def check_loss_once(loss: Loss) -> None:

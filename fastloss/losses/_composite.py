@@ -175,6 +175,37 @@ class Sum(Loss):
     def _domain_advice(self) -> str:
         return self._flat_terms()[0][1]._domain_advice()
 
+    @property
+    def is_convex(self) -> bool:
+        """Whether every term with a positive weight is convex."""
+        return all(term.is_convex for weight, term in self._flat_terms() if weight > 0)
+
+    @property
+    def smooth_alternative(self) -> str | None:
+        """What to replace the non-smooth terms by, term by term."""
+        advice = [
+            f"{term!r} by {term.smooth_alternative}"
+            if term.smooth_alternative
+            else f"{term!r} by a smooth loss"
+            for weight, term in self._flat_terms()
+            if weight > 0 and term.smoothness_constant() is None
+        ]
+        return "a Sum that replaces " + "; ".join(advice) if advice else None
+
+    def smoothness_constant(self) -> float | None:
+        """``sum_k weights[k] L_k``, the terms' constants ``L_k`` (the second
+        derivative of a weighted sum is the weighted sum of theirs); ``None``
+        when a term with a positive weight has none."""
+        total = 0.0
+        for weight, term in self._flat_terms():
+            if weight == 0:
+                continue
+            constant = term.smoothness_constant()
+            if constant is None:
+                return None
+            total += weight * float(constant)
+        return total
+
     def _validate(self) -> None:
         self._check_structure()
         for _, term in self._flat_terms():

@@ -17,7 +17,14 @@ from sklearn.utils._param_validation import Interval
 
 from .._kernels import _layout as L
 from ._base import Loss
+from ._classification import _logit
 from ._link import LOG, LOGIT
+
+#: Why the log-link losses declare no smoothness constant, and what to do.
+UNBOUNDED_CURVATURE = (
+    "SquaredError on log1p(y) (the curvature exp(p) of the log link has no bound, so no "
+    "step size derived from it is safe for every prediction)"
+)
 
 
 class CrossEntropy(Loss):
@@ -37,6 +44,15 @@ class CrossEntropy(Loss):
     _code = L.CROSS_ENTROPY
     target_domain = "unit_interval"
     link = LOGIT
+
+    def smoothness_constant(self) -> float:
+        """1/4: the second derivative of ``softplus(p) - y p`` is ``expit(p) (1 - expit(p))``."""
+        return 0.25
+
+    def best_constant(self, y, sample_weight=None) -> float:
+        """The logit of the weighted mean target (clipped to ±40)."""
+        y, w = self._targets_and_weights(y, sample_weight)
+        return _logit(np.average(y, weights=w))
 
     def _domain_advice(self):
         return (
@@ -62,6 +78,15 @@ class Poisson(Loss):
     _code = L.POISSON
     target_domain = "nonnegative"
     link = LOG
+    smooth_alternative = UNBOUNDED_CURVATURE
+
+    def smoothness_constant(self) -> None:
+        """``None``: the second derivative ``exp(p)`` has no bound over every ``p``."""
+        return None
+
+    def best_constant(self, y, sample_weight=None) -> float:
+        """``log`` of the weighted mean target (``-40`` when every target is 0)."""
+        return _log_mean(*self._targets_and_weights(y, sample_weight))
 
     def _domain_advice(self):
         return "Poisson regression models counts; shift or drop negative targets."
@@ -92,6 +117,7 @@ class Tweedie(Loss):
     name = "tweedie"
     _code = L.TWEEDIE
     link = LOG
+    smooth_alternative = UNBOUNDED_CURVATURE
     # no Tweedie distribution exists for a power in (0, 1)
     _parameter_constraints = {
         "power": [
@@ -110,3 +136,19 @@ class Tweedie(Loss):
         if self.power <= 0:
             return "real"
         return "nonnegative" if self.power < 2 else "positive"
+
+    def smoothness_constant(self) -> None:
+        """``None``: the second derivative ``(2 - power) mu^(2 - power) - (1 - power) y
+        mu^(1 - power)``, ``mu = exp(p)``, has no bound over every ``p``."""
+        return None
+
+    def best_constant(self, y, sample_weight=None) -> float:
+        """``log`` of the weighted mean target, where the deviance's derivative
+        ``mu^(1 - power) sum w (mu - y)`` vanishes (``-40`` for a mean <= 0)."""
+        return _log_mean(*self._targets_and_weights(y, sample_weight))
+
+
+def _log_mean(y: np.ndarray, w: np.ndarray) -> float:
+    """``log(sum(w y) / sum(w))``, ``-40`` when that mean is not positive."""
+    mean = float(np.average(y, weights=w))
+    return float(np.log(mean)) if mean > np.exp(-40.0) else -40.0

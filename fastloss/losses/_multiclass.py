@@ -138,6 +138,19 @@ class Multinomial(MulticlassLoss):
     def __init__(self):
         pass
 
+    def smoothness_constant(self) -> float:
+        """1/2, in the joint sense: the gradient ``softmax(p) - onehot(y)`` is
+        1/2-Lipschitz in the Euclidean norm of the score vector ``p``.
+
+        The Hessian is ``H = diag(s) - s s^T``, ``s = softmax(p)``;
+        ``v^T H v`` is the variance of ``v`` under the distribution ``s``, at
+        most ``(max v - min v)^2 / 4 <= 1/2`` for a unit ``v`` (Popoviciu),
+        attained with two classes at equal scores.  One class's own curvature
+        (a diagonal entry ``s_k (1 - s_k)``) is at most 1/4; a solver that
+        steps all classes of a row together needs the joint 1/2.
+        """
+        return 0.5
+
     def binary_loss(self) -> Loss:
         from ._classification import LogLoss
 
@@ -163,9 +176,14 @@ class MulticlassHinge(MulticlassLoss):
     """
 
     _mode = L.CRAMMER_SINGER
+    smooth_alternative = "Multinomial (loss='log_loss', multi_class='multinomial')"
 
     def __init__(self):
         pass
+
+    def smoothness_constant(self) -> None:
+        """``None``: the subgradient jumps where the margin crosses 1 or the rival changes."""
+        return None
 
     def binary_loss(self) -> Loss:
         from ._classification import Hinge

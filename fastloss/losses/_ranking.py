@@ -67,6 +67,19 @@ class PairwiseLoss(Loss):
     def _target_domain(self) -> str:
         return "binary"
 
+    # the binary loss applies to the score difference: same curvature in it
+    def smoothness_constant(self) -> float | None:
+        """The binary loss's constant, in the score difference ``s_i - s_j``."""
+        return self.binary_loss().smoothness_constant()
+
+    @property
+    def is_convex(self) -> bool:
+        return self.binary_loss().is_convex
+
+    @property
+    def smooth_alternative(self) -> str | None:
+        return self.binary_loss().smooth_alternative
+
     def loss(self, y_true, raw_prediction):
         """Per-pair loss.
 

@@ -21,11 +21,12 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
+from scipy.special import expit
 from sklearn.utils._param_validation import Interval
 
 from .._kernels import _layout as L
-from ._base import Loss
-from ._classification import NON_NEGATIVE
+from ._base import Loss, weighted_quantile
+from ._classification import NON_NEGATIVE, _max_on_grid
 from ._link import LOGIT
 
 #: A width > 0 (the residual scale of Tukey's and Cauchy's losses).
@@ -61,6 +62,8 @@ class Ramp(Loss):
     _code = L.RAMP
     can_stall = True
     is_classification = True
+    is_convex = False
+    smooth_alternative = "SymmetricCrossEntropy or GeneralizedCrossEntropy (robust), or SmoothHinge"
     _parameter_constraints = {"s": [Interval(Real, None, 1.0, closed="neither")]}
 
     def __init__(self, s: float = -1.0):
@@ -68,6 +71,10 @@ class Ramp(Loss):
 
     def _kernel_params(self):
         return np.array([float(self.s)])
+
+    def smoothness_constant(self) -> None:
+        """``None``: the derivative jumps at ``y p = 1`` and at ``y p = s``."""
+        return None
 
 
 class GeneralizedCrossEntropy(Loss):
@@ -94,11 +101,18 @@ class GeneralizedCrossEntropy(Loss):
     name = "generalized_cross_entropy"
     _code = L.GENERALIZED_CROSS_ENTROPY
     is_classification = True
+    is_convex = False  # for q > 0
     link = LOGIT
     _parameter_constraints = {"q": [Interval(Real, 0.0, 1.0, closed="both")]}
 
     def __init__(self, q: float = 0.7):
         self.q = q
+
+    def smoothness_constant(self) -> float:
+        """``max |f''|`` with ``f'' = s^q m (s - q m)``, ``s = expit(y p)``,
+        ``m = 1 - s`` (bounded by 1/4; 1/4 at ``q = 0``), found on a fine grid."""
+        self._validate()
+        return _max_on_grid(_gce_curvature, float(self.q))
 
     def _kernel_params(self):
         return np.array([float(self.q)])
@@ -132,12 +146,19 @@ class SymmetricCrossEntropy(Loss):
     name = "symmetric_cross_entropy"
     _code = L.SYMMETRIC_CROSS_ENTROPY
     is_classification = True
+    is_convex = False  # for beta > 0
     link = LOGIT
     _parameter_constraints = {"alpha": [NON_NEGATIVE], "beta": [NON_NEGATIVE]}
 
     def __init__(self, alpha: float = 0.1, beta: float = 1.0):
         self.alpha = alpha
         self.beta = beta
+
+    def smoothness_constant(self) -> float:
+        """``max |f''|`` with ``f'' = s m (alpha + 4 beta (2 s - 1))``, ``s = expit(y p)``,
+        ``m = 1 - s`` (at most ``alpha / 4 + 4 beta / (6 sqrt 3)``), found on a fine grid."""
+        self._validate()
+        return _max_on_grid(_sce_curvature, float(self.alpha), float(self.beta))
 
     def _kernel_params(self):
         return np.array([float(self.alpha), float(self.beta)])
@@ -170,6 +191,7 @@ class Tukey(Loss):
     name = "tukey"
     _code = L.TUKEY
     can_stall = True
+    is_convex = False
     _parameter_constraints = {"c": [POSITIVE]}
 
     def __init__(self, c: float = 4.685):
@@ -177,6 +199,11 @@ class Tukey(Loss):
 
     def _kernel_params(self):
         return np.array([float(self.c)])
+
+    def smoothness_constant(self) -> float:
+        """1: with ``t = (p - y) / c``, the second derivative is ``(1 - t^2)(1 - 5 t^2)``
+        for ``|t| < 1`` (1 at ``t = 0``, -0.8 at its minimum) and 0 beyond."""
+        return 1.0
 
 
 class Cauchy(Loss):
@@ -201,7 +228,13 @@ class Cauchy(Loss):
 
     name = "cauchy"
     _code = L.CAUCHY
+    is_convex = False
     _parameter_constraints = {"c": [POSITIVE]}
+
+    def smoothness_constant(self) -> float:
+        """1: with ``t = (p - y) / c``, the second derivative is
+        ``(1 - t^2) / (1 + t^2)^2``, 1 at ``t = 0`` and at least -1/8."""
+        return 1.0
 
     def __init__(self, c: float = 2.385):
         self.c = c
@@ -220,6 +253,9 @@ class AbsoluteError(Loss):
     minimiser as ``Quantile(0.5)`` (twice its value).  Convex but not
     differentiable at ``p = y`` (derivative taken as 0 there): use averaging
     (``average=True``) or a decreasing step size for an accurate solution.
+    ``fit`` starts the intercept at the weighted median of the targets
+    (:meth:`best_constant`), not at zero as scikit-learn does (see
+    :class:`~fastloss.losses.Quantile`).
 
     The root mean squared error is not a separate loss: it is a monotone
     function of the mean squared error, so it has the same minimiser as
@@ -228,3 +264,26 @@ class AbsoluteError(Loss):
 
     name = "absolute_error"
     _code = L.ABSOLUTE_ERROR
+    smooth_alternative = "Huber or LogCosh"
+    starts_at_best_constant = True
+
+    def smoothness_constant(self) -> None:
+        """``None``: the derivative jumps from -1 to 1 at ``p = y``."""
+        return None
+
+    def best_constant(self, y, sample_weight=None) -> float:
+        """The weighted median of ``y`` (a minimiser of the mean absolute error)."""
+        y, w = self._targets_and_weights(y, sample_weight)
+        return weighted_quantile(y, w, 0.5)
+
+
+def _gce_curvature(z, q):
+    """Second derivative of the generalized cross-entropy in the margin ``z``."""
+    s, m = expit(z), expit(-z)
+    return s**q * m * (s - q * m)
+
+
+def _sce_curvature(z, alpha, beta):
+    """Second derivative of the symmetric cross-entropy in the margin ``z``."""
+    s, m = expit(z), expit(-z)
+    return s * m * (alpha + 4.0 * beta * (s - m))

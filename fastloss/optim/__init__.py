@@ -22,6 +22,7 @@ from ._schedules import (
     Schedule,
     StepDecay,
 )
+from ._variance_reduced import SAGA, SVRG
 
 __all__ = [
     "Optimizer",
@@ -32,6 +33,8 @@ __all__ = [
     "Adam",
     "AdamW",
     "AMSGrad",
+    "SAGA",
+    "SVRG",
     "OPTIMIZERS",
     "optimizer_from_name",
     "Schedule",

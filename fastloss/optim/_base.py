@@ -29,6 +29,9 @@ class Optimizer(BaseEstimator):
     estimator and kept between ``partial_fit`` calls.
 
     Every optimizer has ``lr``, its base step size: ``None`` (the default) uses
+    the rule's own default step when the estimator's ``learning_rate`` and
+    ``eta0`` are at their defaults too (``_default_step``, see "Defaults that
+    converge untuned" in the optimizers guide), and otherwise
     the estimator's ``eta0``.  The estimator's ``learning_rate`` schedule then
     scales it over the updates.
 
@@ -46,6 +49,8 @@ class Optimizer(BaseEstimator):
     aliases: ClassVar[dict[str, dict]] = {}
     #: Whether the rule is plain SGD (then scikit-learn's kernel may run).
     is_plain_sgd: ClassVar[bool] = False
+    #: Whether it is a variance-reduced solver (SAGA, SVRG: its own runner).
+    is_variance_reduced: ClassVar[bool] = False
     _parameter_constraints: ClassVar[dict] = {"lr": [POSITIVE, None]}
 
     def _kernel_params(self) -> np.ndarray:

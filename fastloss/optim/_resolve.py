@@ -10,9 +10,12 @@ from sklearn.base import clone
 
 from .._kernels import _layout as L
 from .._registry import named_subclasses
-from . import _optimizers  # noqa: F401 (defines the classes the registry lists)
+from . import (
+    _optimizers,  # noqa: F401 (defines the classes the registry lists)
+    _variance_reduced,  # noqa: F401 (SAGA, SVRG)
+)
 from ._base import Optimizer
-from ._schedules import SCHEDULES, LinearWarmup, Schedule, schedule_from_name
+from ._schedules import SCHEDULES, Adaptive, LinearWarmup, Schedule, schedule_from_name
 
 __all__ = [
     "OPTIMIZERS",
@@ -109,8 +112,18 @@ def resolve_optimizer(
     alpha: float,
     batch_size: int,
     average: bool | int,
+    untuned: bool = False,
 ) -> tuple[str, float, float, OptimConfig | None]:
     """Resolve the optimizer settings of an estimator and check their combinations.
+
+    A rule other than plain SGD whose ``lr`` is None trains *untuned* when
+    ``untuned`` is true (the estimator's ``learning_rate`` and ``eta0`` are at
+    their defaults): with its own default step (``_default_step``) under the
+    ``"adaptive"`` schedule, so that the default ``tol`` lowers the step each
+    time the epochs stall instead of stopping the fit at the noise level of the
+    first step (``docs/user_guide/optimizers.rst``, "Defaults that converge
+    untuned").  Any ``lr``, ``learning_rate`` or ``eta0`` the user set is used
+    exactly as set; plain SGD keeps scikit-learn's defaults.
 
     Parameters
     ----------
@@ -122,6 +135,9 @@ def resolve_optimizer(
         Its ``eta0``, ``power_t`` (for a schedule given by name) and ``alpha``.
     batch_size : int
     average : bool or int
+    untuned : bool, default=False
+        Whether the estimator's ``learning_rate`` and ``eta0`` are both at
+        their defaults.
 
     Returns
     -------
@@ -148,9 +164,14 @@ def resolve_optimizer(
         _check_not_nested_warmup(learning_rate)
         schedule = clone(learning_rate)
         schedule._validate()
+    if optimizer.is_variance_reduced:
+        return _variance_reduced_config(optimizer, given_optimizer, schedule, batch_size, average)
     step_size = optimizer._step_size(eta0)
     power_t = float(getattr(schedule, "power_t", power_t))
     name = schedule.name or type(schedule).__name__
+    if untuned and optimizer.lr is None and hasattr(optimizer, "_default_step"):
+        step_size = optimizer._default_step(int(batch_size))
+        schedule, name = Adaptive(), Adaptive.name
     if name == "optimal" and alpha == 0:
         raise ValueError(
             "alpha must be > 0 since learning_rate is 'optimal'. alpha is used "
@@ -169,3 +190,15 @@ def resolve_optimizer(
             "is meant to remove)."
         )
     return name, step_size, power_t, OptimConfig(optimizer, schedule, int(batch_size))
+
+
+def _variance_reduced_config(optimizer, given_optimizer, schedule, batch_size, average):
+    """``resolve_optimizer``'s answer for SAGA / SVRG: a constant step of the
+    solver's own choosing, one sample a step (``learning_rate``, ``eta0``,
+    ``power_t`` and ``batch_size`` do not apply)."""
+    if average:
+        raise ValueError(
+            f"average={average!r} does not apply to optimizer={given_optimizer!r}: "
+            "a variance-reduced solver converges to the optimum itself. Set average=False."
+        )
+    return "constant", 1.0, 0.0, OptimConfig(optimizer, schedule, int(batch_size))

@@ -1,0 +1,315 @@
+"""One SGD epoch of a grid of models (candidates x folds) from one read of each row.
+
+A hyperparameter search trains the same kind of linear model many times: once
+per candidate setting and cross-validation fold.  These kernels read each row
+once an epoch and update every model that trains on it, each with its own
+penalty, step-size parameters, loss and step counter: a model's arithmetic is
+exactly that of ``sgd_epoch`` over the rows of its fold, in the shared order.
+With many models a row the epoch is bound by arithmetic, not by memory latency
+(docs/developer/architecture.rst, "Measured facts").
+
+Both kernels share their arguments:
+
+X / (data, indices, indptr)
+    As in ``sgd_epoch``: dense (n_samples, n_features) C-contiguous, or CSR.
+y : float64 (n_samples,)
+    Targets in the loss's encoding (±1 for a binary classification), or, for
+    one-vs-rest models (``gstate[G_CLASS] >= 0``), each row's class index.
+sample_weight : float64 (n_samples,), or (0,) for weights all 1 (as in ``sgd_epoch``)
+row_folds : int64 (n_samples,)
+    Bit ``f`` set: the row is a training row of fold ``f``.
+order : uint32 or int64 (n_steps,)
+    Rows to visit, in order.
+loss_params : float64 (n_models, n_params)
+    Each model's loss hyperparameters (``_loss_switch``), zero-padded: the
+    switch reads at most the parameters its loss has.
+hyper : float64 (n_models, H_SIZE)
+    Each model's plain-SGD ``hyper`` array (``_layout``); its step size
+    ``eta0`` is in ``gstate`` (the ``adaptive`` schedule divides it).
+coef, avg_coef : X.dtype, C-contiguous
+    Weights and averaged weights, updated in place: dense (n_models,
+    n_features), a model's weights contiguous, so that each score is the
+    vectorised dot product of ``sgd_epoch_dense``; CSR (n_features, n_models),
+    a feature's weights for all models contiguous (as ``multi_epoch_csr``).
+l1_q : float64, the shape of ``coef``
+    L1 penalty each weight has received, updated in place.
+gstate : float64 (G_SIZE, n_models)
+    Per-model intercepts, step counters, cumulative L1 penalty, step size,
+    active flag, clip count, fold, class, class weights and loss code (rows
+    ``C_*`` and ``G_*`` of ``_layout``), updated in place.
+active : int64 (n_active,)
+    The models that still train, in increasing order.  A model that met its
+    stopping criterion leaves the list and is frozen: the dense kernel never
+    looks at it again, the CSR kernel computes its score with the others' (a
+    block of models is one pass over the row's stored values) and nothing more,
+    until the runner drops it from the arrays (``GridRunner._repack``).
+loss_sums : float64 (n_models,)
+    Receives each model's weighted loss sum over its rows of the epoch.
+
+Why two bodies, as in ``sgd_epoch``: the per-sample step is the same, the
+loops over a row's features differ; tests/test_search_cv.py checks both
+against per-fold ``sgd_epoch`` fits.
+"""
+
+import numpy as np
+
+from .._config import jit
+from ._layout import (
+    C_AVG_INTERCEPT,
+    C_ETA0,
+    C_INTERCEPT,
+    C_L1_U,
+    C_N_CLIPS,
+    C_T,
+    G_CLASS,
+    G_FOLD,
+    G_LOSS,
+    G_NEG_WEIGHT,
+    G_POS_WEIGHT,
+    H_ALPHA,
+    H_AVERAGE_START,
+    H_COMPUTE_LOSS,
+    H_FIT_INTERCEPT,
+    H_L1,
+    H_L2,
+    H_OPTIMAL_T0,
+    H_POWER_T,
+    H_SCHEDULE,
+    MIN_SCALE,
+)
+from ._loss_switch import loss_derivative, loss_value
+from ._prefetch import AHEAD, _prefetch, prefetch_range, prefetch_row
+from ._weights import average_step, clip_dloss, overflow_marker, step_size
+from .multi_epoch import (
+    csr_scores,
+    finish_epoch_columns,
+    finish_epoch_rows,
+    fold_class,
+    l1_truncate_cell,
+)
+from .sgd_epoch import row_dot
+
+__all__ = ["grid_epoch_dense", "grid_epoch_csr"]
+
+
+@jit(inline="always")
+def trains_on(gstate, m, folds):
+    """Whether a row with fold mask ``folds`` is one of model ``m``'s rows."""
+    return ((folds >> np.int64(gstate[G_FOLD, m])) & 1) != 0
+
+
+@jit(inline="always")
+def model_target(gstate, m, y_i, sw):
+    """Model ``m``'s target and sample weight on a row of target (or class) ``y_i``:
+    one-vs-rest models see +1 for their class and -1 for the others; the class
+    weights apply as ``SGDClassifier`` folds them into the sample weights."""
+    k = gstate[G_CLASS, m]
+    if k >= 0.0:
+        target = 1.0 if y_i == k else -1.0
+    else:
+        target = y_i
+    if target > 0.0:
+        return target, sw * gstate[G_POS_WEIGHT, m]
+    return target, sw * gstate[G_NEG_WEIGHT, m]
+
+
+@jit()
+def grid_epoch_dense(
+    X, y, sample_weight, row_folds, order, loss_params, hyper, coef, avg_coef, l1_q, gstate,
+    active, loss_sums,
+):  # fmt: skip
+    """One epoch over the rows ``X[order]`` for every model; see the module docstring."""
+    n_models, n_features = coef.shape
+    n_params = loss_params.shape[1]
+    weighted = sample_weight.shape[0] != 0  # else every weight is 1
+    params = np.zeros(n_params)  # the loss parameters of the model being updated
+    scale, avg_a, avg_b = np.ones(n_models), np.zeros(n_models), np.ones(n_models)
+    loss_sums[:] = 0.0
+
+    n_steps = order.shape[0]
+    for s in range(n_steps):
+        if s + AHEAD < n_steps:
+            ahead = order[s + AHEAD]
+            prefetch_row(X, ahead)
+            _prefetch(y, ahead)
+            _prefetch(row_folds, ahead)
+            if weighted:
+                _prefetch(sample_weight, ahead)
+        i = order[s]
+        folds, y_i = row_folds[i], y[i]
+        sw = sample_weight[i] if weighted else 1.0
+        for a in range(active.shape[0]):
+            m = active[a]
+            if not trains_on(gstate, m, folds):
+                continue
+            p = scale[m] * row_dot(coef, m, X, i) + gstate[C_INTERCEPT, m]
+            target, w = model_target(gstate, m, y_i, sw)
+            for q in range(n_params):
+                params[q] = loss_params[m, q]
+            code = np.int64(gstate[G_LOSS, m])
+            if hyper[m, H_COMPUTE_LOSS] != 0.0:
+                loss_sums[m] += w * loss_value(code, target, p, params)
+            loss_sums[m] += overflow_marker(p)
+            dloss, clipped = clip_dloss(loss_derivative(code, target, p, params))
+            gstate[C_N_CLIPS, m] += clipped
+            alpha, t = hyper[m, H_ALPHA], gstate[C_T, m]
+            eta = step_size(
+                np.int64(hyper[m, H_SCHEDULE]), gstate[C_ETA0, m], hyper[m, H_POWER_T],
+                hyper[m, H_OPTIMAL_T0], alpha, t,
+            )  # fmt: skip
+            update = -eta * w * dloss
+            l2, l1 = hyper[m, H_L2] * alpha, hyper[m, H_L1] * alpha
+            if l2 > 0.0:
+                factor = max(0.0, 1.0 - eta * l2)
+                if scale[m] * factor >= MIN_SCALE:
+                    scale[m] *= factor
+                else:  # _weights.shrink_or_fold
+                    fold_class(coef, avg_coef, m, True, scale[m] * factor, avg_a[m], avg_b[m])
+                    scale[m], avg_a[m], avg_b[m] = 1.0, 0.0, 1.0
+            if update != 0.0:
+                c, a = update / scale[m], avg_a[m]
+                if a != 0.0:
+                    for j in range(n_features):
+                        d = c * X[i, j]
+                        coef[m, j] += d
+                        avg_coef[m, j] -= a * d
+                else:
+                    c_x = X.dtype.type(c)  # as in sgd_epoch_dense: float32 lanes for float32 rows
+                    for j in range(n_features):
+                        coef[m, j] += c_x * X[i, j]
+            if hyper[m, H_FIT_INTERCEPT] != 0.0:
+                gstate[C_INTERCEPT, m] += update
+            if l1 > 0.0:
+                u = gstate[C_L1_U, m] + eta * l1
+                gstate[C_L1_U, m] = u
+                for j in range(n_features):
+                    if X[i, j] != 0.0:
+                        delta = l1_truncate_cell(coef, l1_q, m, j, u, scale[m])
+                        if avg_a[m] != 0.0:  # avg_coef is empty unless averaging
+                            avg_coef[m, j] -= avg_a[m] * delta
+            average_start = hyper[m, H_AVERAGE_START]
+            if 0.0 < average_start <= t:
+                avg_a[m], avg_b[m], mu = average_step(
+                    t, average_start, scale[m], avg_a[m], avg_b[m]
+                )
+                gstate[C_AVG_INTERCEPT, m] += mu * (
+                    gstate[C_INTERCEPT, m] - gstate[C_AVG_INTERCEPT, m]
+                )
+            gstate[C_T, m] = t + 1.0
+
+    finish_epoch_rows(coef, avg_coef, scale, avg_a, avg_b)
+
+
+@jit()
+def grid_epoch_csr(
+    data, indices, indptr, y, sample_weight, row_folds, order, loss_params, hyper, coef,
+    avg_coef, l1_q, gstate, active, loss_sums,
+):  # fmt: skip
+    """One epoch over the CSR rows ``order`` for every model, O(nnz * n_models) a
+    row; see the module docstring."""
+    n_models = coef.shape[1]
+    n_params = loss_params.shape[1]
+    weighted = sample_weight.shape[0] != 0  # else every weight is 1
+    params = np.zeros(n_params)
+    scale, avg_a, avg_b = np.ones(n_models), np.zeros(n_models), np.ones(n_models)
+    p, step = np.empty(n_models), np.zeros(n_models)
+    on = np.zeros(n_models, dtype=np.bool_)  # the models that train on this row
+    loss_sums[:] = 0.0
+    n_active = active.shape[0]
+
+    n_steps = order.shape[0]
+    for s in range(n_steps):
+        if s + 2 * AHEAD < n_steps:
+            _prefetch(indptr, order[s + 2 * AHEAD])
+        if s + AHEAD < n_steps:
+            ahead = order[s + AHEAD]
+            prefetch_range(data, indptr[ahead], indptr[ahead + 1])
+            prefetch_range(indices, indptr[ahead], indptr[ahead + 1])
+            _prefetch(y, ahead)
+            _prefetch(row_folds, ahead)
+            if weighted:
+                _prefetch(sample_weight, ahead)
+        i = order[s]
+        folds, y_i = row_folds[i], y[i]
+        sw = sample_weight[i] if weighted else 1.0
+        start, end = indptr[i], indptr[i + 1]
+        # every model's score, in blocks of contiguous weights: one pass over
+        # the row's values serves them all (the runner drops stopped models
+        # from the arrays once half of them stopped: GridRunner._repack)
+        csr_scores(data, indices, start, end, coef, scale, gstate, p)
+        averaging, truncating = False, False
+        for a in range(n_active):
+            m = active[a]
+            step[m] = 0.0
+            on[m] = trains_on(gstate, m, folds)
+            if not on[m]:
+                continue
+            target, w = model_target(gstate, m, y_i, sw)
+            for q in range(n_params):
+                params[q] = loss_params[m, q]
+            code = np.int64(gstate[G_LOSS, m])
+            if hyper[m, H_COMPUTE_LOSS] != 0.0:
+                loss_sums[m] += w * loss_value(code, target, p[m], params)
+            loss_sums[m] += overflow_marker(p[m])
+            dloss, clipped = clip_dloss(loss_derivative(code, target, p[m], params))
+            gstate[C_N_CLIPS, m] += clipped
+            alpha, t = hyper[m, H_ALPHA], gstate[C_T, m]
+            eta = step_size(
+                np.int64(hyper[m, H_SCHEDULE]), gstate[C_ETA0, m], hyper[m, H_POWER_T],
+                hyper[m, H_OPTIMAL_T0], alpha, t,
+            )  # fmt: skip
+            update = -eta * w * dloss
+            l2, l1 = hyper[m, H_L2] * alpha, hyper[m, H_L1] * alpha
+            if l2 > 0.0:
+                factor = max(0.0, 1.0 - eta * l2)
+                if scale[m] * factor >= MIN_SCALE:
+                    scale[m] *= factor
+                else:  # _weights.shrink_or_fold
+                    fold_class(coef, avg_coef, m, False, scale[m] * factor, avg_a[m], avg_b[m])
+                    scale[m], avg_a[m], avg_b[m] = 1.0, 0.0, 1.0
+            step[m] = update / scale[m]
+            averaging = averaging or avg_a[m] != 0.0
+            if hyper[m, H_FIT_INTERCEPT] != 0.0:
+                gstate[C_INTERCEPT, m] += update
+            if l1 > 0.0:
+                gstate[C_L1_U, m] += eta * l1
+                truncating = True
+        # the row's stored values, each updating every model's weight of its feature
+        for kk in range(start, end):
+            j, x = indices[kk], data[kk]
+            if averaging:
+                for a in range(n_active):
+                    m = active[a]
+                    if step[m] != 0.0:
+                        d = step[m] * x
+                        coef[j, m] += d
+                        avg_coef[j, m] -= avg_a[m] * d
+            else:  # every step, zero or not: a vectorised pass over contiguous weights
+                for m in range(n_models):
+                    coef[j, m] += step[m] * x
+        if truncating:
+            for kk in range(start, end):
+                if data[kk] != 0.0:
+                    j = indices[kk]
+                    for a in range(n_active):
+                        m = active[a]
+                        if on[m] and hyper[m, H_L1] * hyper[m, H_ALPHA] > 0.0:
+                            delta = l1_truncate_cell(coef, l1_q, j, m, gstate[C_L1_U, m], scale[m])
+                            if avg_a[m] != 0.0:  # avg_coef is empty unless averaging
+                                avg_coef[j, m] -= avg_a[m] * delta
+        for a in range(n_active):
+            m = active[a]
+            if not on[m]:
+                continue
+            t = gstate[C_T, m]
+            average_start = hyper[m, H_AVERAGE_START]
+            if 0.0 < average_start <= t:
+                avg_a[m], avg_b[m], mu = average_step(
+                    t, average_start, scale[m], avg_a[m], avg_b[m]
+                )
+                gstate[C_AVG_INTERCEPT, m] += mu * (
+                    gstate[C_INTERCEPT, m] - gstate[C_AVG_INTERCEPT, m]
+                )
+            gstate[C_T, m] = t + 1.0
+
+    finish_epoch_columns(coef, avg_coef, scale, avg_a, avg_b)
