@@ -45,8 +45,9 @@ def smoothness_of(loss, optimizer) -> float:
 
 def max_row_norm(X, sample_weight, train_idx, fit_intercept) -> float:
     """``max_i sw_i (||x_i||^2 + fit_intercept)`` over the training rows."""
-    if sp.issparse(X):
-        squared = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+    if sp.issparse(X):  # the squares over X's own index arrays, not a copy of them
+        squares = sp.csr_array((np.square(X.data, dtype=np.float64), X.indices, X.indptr), X.shape)
+        squared = np.asarray(squares.sum(axis=1)).ravel()
     else:
         squared = np.einsum("ij,ij->i", X, X, dtype=np.float64)
     squared = squared[train_idx] + float(fit_intercept)

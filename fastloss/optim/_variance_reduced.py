@@ -27,10 +27,6 @@ class _VarianceReduced:
     is_variance_reduced: ClassVar[bool] = True
     _parameter_constraints: ClassVar[dict] = {"step": [POSITIVE, None]}
 
-    def _step_size(self, eta0: float) -> float:
-        # the estimator's eta0 and learning_rate do not apply (the step is ``step``)
-        return float(eta0)
-
 
 class SAGA(_VarianceReduced, Optimizer):
     """SAGA (Defazio, Bach & Lacoste-Julien, 2014): one stored derivative a sample.
