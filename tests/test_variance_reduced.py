@@ -332,3 +332,14 @@ def test_second_process_compiles_nothing(tmp_path, compiled_in_fresh_process):
     assert any(name.startswith("saga_multinomial_dense") for name in first), first
     second = compiled_in_fresh_process(CACHE_SCRIPT, tmp_path)
     assert second == [], f"recompiled in a warm-cache process: {second}"
+
+
+@pytest.mark.parametrize("solver", ["saga", "svrg"])
+def test_row_norms_overflowing_float64_raise_instead_of_a_zero_model(solver):
+    """Rows of norm 1e160: their squared norm is inf, the derived step would be
+    0 and the fit would stop at once, "converged", on the zero model."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match="overflows float64"):
+        SGDClassifier(loss="log_loss", optimizer=solver, random_state=0).fit(X * 1e160, y)

@@ -61,6 +61,13 @@ def vr_step(optimizer, smoothness, max_norm, mu, n) -> float:
     if optimizer.step is not None:
         return float(optimizer.step)
     lipschitz = smoothness * max_norm + mu
+    if not np.isfinite(lipschitz):  # else a step of 0: a zero model that looks converged
+        raise ValueError(
+            f"optimizer={optimizer.name!r} derives its step from the largest squared row "
+            f"norm of X, which overflows float64 ({max_norm:g}). Scale the features "
+            "(StandardScaler or MaxAbsScaler), or pass the step: "
+            f"{type(optimizer).__name__}(step=...)."
+        )
     if lipschitz <= 0.0:
         return 1.0  # every derivative is zero: any step leaves the model where it is
     if optimizer.name == "svrg":
