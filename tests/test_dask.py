@@ -47,23 +47,32 @@ def data():
 def test_incremental_over_chunked_dask_array_matches_in_memory_fit(client, data):
     X_train, X_test, y_train, y_test = data
     n_epochs = 3
-    in_memory = SGDClassifier(average=True, max_iter=n_epochs, tol=None, random_state=0)
-    in_memory.fit(X_train, y_train)
-
     X_blocks = da.from_array(X_train, chunks=(500, X_train.shape[1]))
     y_blocks = da.from_array(y_train, chunks=500)
     assert X_blocks.numblocks[0] == 9
+    # shuffle_blocks=False: dask-ml's default visits the blocks in a random order
+    # (random_state=None), which made this comparison differ run to run.
     incremental = dask_ml_wrappers.Incremental(
-        SGDClassifier(average=True, random_state=0), scoring="accuracy"
+        SGDClassifier(average=True, random_state=0), scoring="accuracy", shuffle_blocks=False
     )
+    local = SGDClassifier(average=True, random_state=0)
     for _ in range(n_epochs):  # one partial_fit a block, the blocks in order, on the workers
         incremental.partial_fit(X_blocks, y_blocks, classes=[0, 1])
+        for start in range(0, X_train.shape[0], 500):
+            rows = slice(start, start + 500)
+            local.partial_fit(X_train[rows], y_train[rows], classes=[0, 1])
     # 9 blocks of 500 rows, n_epochs times: every row seen n_epochs times
     assert incremental.estimator_.t_ == n_epochs * X_train.shape[0] + 1
     assert incremental.estimator_.loss_curve_.shape == (9 * n_epochs,)
-    in_memory_accuracy = in_memory.score(X_test, y_test)
+    # the workers trained exactly the model the same partial_fit calls train in memory
+    np.testing.assert_allclose(incremental.estimator_.coef_, local.coef_, rtol=1e-12)
+    np.testing.assert_allclose(incremental.estimator_.intercept_, local.intercept_, rtol=1e-12)
+    # and block-wise training is as good as a fit over the whole array, within
+    # the spread of one fit over seeds (0.735-0.748 over seeds 0-4 here)
+    in_memory = SGDClassifier(average=True, max_iter=n_epochs, tol=None, random_state=0)
+    in_memory_accuracy = in_memory.fit(X_train, y_train).score(X_test, y_test)
     assert in_memory_accuracy > 0.7
-    assert abs(incremental.score(X_test, y_test) - in_memory_accuracy) <= 0.01
+    assert abs(incremental.score(X_test, y_test) - in_memory_accuracy) <= 0.03
 
 
 def test_grid_search_on_the_dask_backend_matches_the_default_backend(client, data):
