@@ -32,7 +32,8 @@ SCRIPT = textwrap.dedent(
     import fastloss
     from fastloss import _kernels
     from fastloss._kernels import _loss_switch, _multiclass_losses, _optim_rules, _weights
-    from fastloss._kernels import minibatch_epoch, multi_epoch, sgd_epoch, shuffle, vr_epoch
+    from fastloss._kernels import grid_epoch, minibatch_epoch, multi_epoch, sgd_epoch, shuffle
+    from fastloss._kernels import vr_epoch
 
     sys.setrecursionlimit(100000)
     rng = np.random.default_rng(0)
@@ -55,6 +56,8 @@ SCRIPT = textwrap.dedent(
                                    **kw).fit(data, y)
             fastloss.SGDClassifier(multi_class="multinomial", loss="log_loss",
                                    optimizer=solver, **kw).fit(data, y3)
+        fastloss.SGDClassifierCV(alphas=[1e-4, 1e-2], param_grid={"loss": ["hinge", "log_loss"]},
+                                 penalty="elasticnet", average=True, cv=2, **kw).fit(data, y)
 
     def functions(ir):
         pattern = r'^define [^@]*@"?([^"(]+)"?\\(.*?^}$'
@@ -99,7 +102,7 @@ SCRIPT = textwrap.dedent(
 
     refcounting, loops = {}, {}
     modules = (_kernels._prefetch, _optim_rules, _weights, minibatch_epoch, multi_epoch,
-               sgd_epoch, shuffle, _loss_switch, _multiclass_losses, vr_epoch)
+               sgd_epoch, shuffle, _loss_switch, _multiclass_losses, vr_epoch, grid_epoch)
     for module in modules:
         for obj in vars(module).values():
             if not isinstance(obj, CPUDispatcher):

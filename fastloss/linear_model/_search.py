@@ -42,6 +42,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._kernels import _layout as L
+from .._kernels._loss_switch import MAX_TERM_PARAMS
 from ..losses import MulticlassLoss
 from ._base import MAX_INT, atomic_fit, one_fit_at_a_time
 from ._classifier import SGDClassifier
@@ -261,7 +262,7 @@ def grid_models(estimators, losses, task, X):
     for candidate ``c``, fold ``f`` and one-vs-rest class ``k`` of ``K``; and
     the start objectives of the training loop's divergence check."""
     K = task.n_class_models
-    n_params = max(1, max(len(loss._kernel_params()) for loss in losses))
+    n_params = MAX_TERM_PARAMS  # grid_epoch reads three a model, zero-padded
     rows = []
     start_objectives = []
     for estimator, loss in zip(estimators, losses, strict=True):
