@@ -122,6 +122,16 @@ def model_loss(loss_params, m, code, target, p, with_value):
     return term_value_and_derivative(code, target, p, a, b, c, with_value)
 
 
+@jit(inline="always")
+def transposed(a):
+    """A C-contiguous copy of ``a.T`` (2-D)."""
+    out = np.empty((a.shape[1], a.shape[0]))
+    for r in range(a.shape[0]):
+        for c in range(a.shape[1]):
+            out[c, r] = a[r, c]
+    return out
+
+
 @jit()
 def grid_epoch_dense(
     X, y, sample_weight, row_folds, order, loss_params, hyper, coef, avg_coef, l1_q, gstate,
@@ -135,7 +145,7 @@ def grid_epoch_dense(
     # Model-major for the epoch: a model's state in two cache lines, not one
     # line per row of gstate (13 lines a model, which its weights streaming
     # through L1 evict between rows): 10% of a hinge grid's epoch.
-    state = np.ascontiguousarray(gstate.T)
+    state = transposed(gstate)
 
     n_steps = order.shape[0]
     for s in range(n_steps):
@@ -209,7 +219,9 @@ def grid_epoch_dense(
                 )
             state[m, C_T] = t + 1.0
 
-    gstate[:, :] = state.T
+    for m in range(n_models):  # a loop: slice assignment would link string formatting
+        for r in range(state.shape[1]):
+            gstate[r, m] = state[m, r]
     finish_epoch_rows(coef, avg_coef, scale, avg_a, avg_b)
 
 
