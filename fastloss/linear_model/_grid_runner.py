@@ -204,7 +204,7 @@ class GridRunner:
             active=np.arange(self.n_models, dtype=np.int64),
             model_major=dense,
         )
-        self.block_bytes = n_features * X.dtype.itemsize  # weights of one model
+        self.model_bytes = n_features * X.dtype.itemsize  # weights of one model
         self.retired, self.retired_clips = {}, 0.0  # models repacked away (_repack)
         self.where = [None] * self.n_models
         self._deal(every_model)
@@ -214,7 +214,7 @@ class GridRunner:
         enough that none holds more than CSR_BLOCK_BYTES of weights."""
         n_blocks = min(self.n_threads, n_models)
         if not dense:
-            needed = math.ceil(n_models * self.block_bytes / CSR_BLOCK_BYTES)
+            needed = math.ceil(n_models * self.model_bytes / CSR_BLOCK_BYTES)
             n_blocks = max(n_blocks, min(n_models, needed))
         return max(1, n_blocks)
 
