@@ -175,7 +175,7 @@ class GridRunner:
         self.rows = kernel_rows(train_rows, X.shape[0])
         weights = np.empty(0) if sample_weight is None else kernel_weights(sample_weight)
         self.data = (X, y, weights, row_folds)
-        dense = not sp.issparse(X)
+        self.dense = dense = not sp.issparse(X)
         kernel = grid_epoch_dense if dense else grid_epoch_csr
         self.kernel = kernel_for(kernel, loss)
         averaging = settings.average > 0
@@ -209,11 +209,11 @@ class GridRunner:
         self.where = [None] * self.n_models
         self._deal(every_model)
 
-    def _n_blocks(self, n_models, dense):
+    def _n_blocks(self, n_models):
         """Blocks for ``n_models`` models: one a thread; on CSR rows also
         enough that none holds more than CSR_BLOCK_BYTES of weights."""
         n_blocks = min(self.n_threads, n_models)
-        if not dense:
+        if not self.dense:
             needed = math.ceil(n_models * self.model_bytes / CSR_BLOCK_BYTES)
             n_blocks = max(n_blocks, min(n_models, needed))
         return max(1, n_blocks)
@@ -223,7 +223,7 @@ class GridRunner:
         ``self.blocks``): each block then holds a mix of the grid's settings,
         so the blocks stay about as busy as models stop."""
         n = whole.models.shape[0]
-        n_blocks = self._n_blocks(n, whole.model_major)
+        n_blocks = self._n_blocks(n)
         self.blocks = []
         for part in range(n_blocks):
             own = np.arange(part, n, n_blocks)
@@ -279,10 +279,10 @@ class GridRunner:
             self.where[m] = (block, k)
 
     def run(self, order, pool=None, while_waiting=None):
-        if not self.blocks[0].model_major:
+        if not self.dense:
             n_active = sum(b.active.shape[0] for b in self.blocks)
             busy = sum(1 for b in self.blocks if b.active.shape[0])
-            if 0 < n_active and self._n_blocks(n_active, False) < busy:
+            if 0 < n_active and self._n_blocks(n_active) < busy:
                 self._regroup()
             for block in self.blocks:
                 if 0 < 2 * block.active.shape[0] <= block.models.shape[0]:
