@@ -132,6 +132,21 @@ def transposed(a):
     return out
 
 
+@jit(fastmath={"reassoc", "contract", "nsz", "arcp"})
+def rows_dot4(W, m0, m1, m2, m3, X, i):
+    """``row_dot`` of rows m0..m3 of ``W`` with ``X[i]``, in one pass over
+    ``X[i]``; each sum is formed in the order of ``row_dot`` (the same
+    vectorised reassociation), which the per-fold exactness tests check."""
+    s0 = s1 = s2 = s3 = X.dtype.type(0.0)
+    for j in range(X.shape[1]):
+        x = X[i, j]
+        s0 += W[m0, j] * x
+        s1 += W[m1, j] * x
+        s2 += W[m2, j] * x
+        s3 += W[m3, j] * x
+    return s0, s1, s2, s3
+
+
 @jit()
 def grid_epoch_dense(
     X, y, sample_weight, row_folds, order, loss_params, hyper, coef, avg_coef, l1_q, gstate,
@@ -146,6 +161,8 @@ def grid_epoch_dense(
     # line per row of gstate (13 lines a model, which its weights streaming
     # through L1 evict between rows): 10% of a hinge grid's epoch.
     state = transposed(gstate)
+    on = np.empty(n_models, dtype=np.int64)  # the models that train on the row
+    dots = np.empty(n_models)  # their weights' dot products with it
 
     n_steps = order.shape[0]
     for s in range(n_steps):
@@ -159,11 +176,25 @@ def grid_epoch_dense(
         i = order[s]
         folds, y_i = row_folds[i], y[i]
         sw = sample_weight[i] if weighted else 1.0
+        n_on = 0
         for a in range(active.shape[0]):
             m = active[a]
-            if not trains_on(folds, state[m, G_FOLD]):
-                continue
-            p = scale[m] * row_dot(coef, m, X, i) + state[m, C_INTERCEPT]
+            if trains_on(folds, state[m, G_FOLD]):
+                on[n_on] = m
+                n_on += 1
+        # the scores first, four models a pass over the row, so that each value
+        # of the row is loaded once for four models (7% of a 4-loss grid)
+        g = 0
+        while g + 4 <= n_on:
+            dots[g], dots[g + 1], dots[g + 2], dots[g + 3] = rows_dot4(
+                coef, on[g], on[g + 1], on[g + 2], on[g + 3], X, i
+            )
+            g += 4
+        for g in range(g, n_on):
+            dots[g] = row_dot(coef, on[g], X, i)
+        for g in range(n_on):
+            m = on[g]
+            p = scale[m] * dots[g] + state[m, C_INTERCEPT]
             target, w = model_target(
                 state[m, G_CLASS], state[m, G_POS_WEIGHT], state[m, G_NEG_WEIGHT], y_i, sw
             )
