@@ -190,8 +190,8 @@ def grid_epoch_dense(
                 coef, on[g], on[g + 1], on[g + 2], on[g + 3], X, i
             )
             g += 4
-        for g in range(g, n_on):
-            dots[g] = row_dot(coef, on[g], X, i)
+        for r in range(g, n_on):
+            dots[r] = row_dot(coef, on[r], X, i)
         for g in range(n_on):
             m = on[g]
             p = scale[m] * dots[g] + state[m, C_INTERCEPT]
