@@ -77,6 +77,22 @@ def test_divergence_message_names_epoch_and_remedy():
         fastloss.SGDRegressor(learning_rate="constant", eta0=1e6).fit(X * 1e3, y)
 
 
+@pytest.mark.parametrize(
+    ("optimizer", "remedy"),
+    [
+        (fastloss.optim.Adam(lr=1e6), r"optimizer=Adam\(lr=\.\.\.\)"),
+        (fastloss.optim.SAGA(step=1e6), r"optimizer=SAGA\(step=\.\.\.\)"),
+    ],
+)
+def test_divergence_message_names_the_step_of_the_rule_that_diverged(optimizer, remedy):
+    # plain SGD's advice (lower eta0, learning_rate='optimal') does not move
+    # an optimizer's own step
+    X, y = make_regression(n_samples=200, n_features=5, random_state=0)
+    with pytest.raises(ValueError, match=r"training diverged.*" + remedy) as error:
+        fastloss.SGDRegressor(optimizer=optimizer, max_iter=5, tol=None).fit(X * 1e3, y)
+    assert "learning_rate='optimal'" not in str(error.value)
+
+
 @pytest.mark.parametrize("scale", [1e150, 1e200, 1e307])
 @pytest.mark.parametrize(
     "params",

@@ -246,14 +246,16 @@ class DivergenceCheck:
     def after_epoch(self, epoch: int, n_clips: float, finite: bool) -> None:
         """The checks on the runner's clip count and finiteness."""
         if n_clips and self.settings.schedule != "optimal":
-            raise _diverged(epoch, f"a loss derivative exceeded {L.MAX_DLOSS:g}")
+            raise _diverged(epoch, f"a loss derivative exceeded {L.MAX_DLOSS:g}", self.settings)
         if not finite:
-            raise _diverged(epoch, "a score, coefficient, intercept or the loss is not finite")
+            raise _diverged(
+                epoch, "a score, coefficient, intercept or the loss is not finite", self.settings
+            )
 
     def objective(self, epoch: int, c: int, objective: float) -> None:
         """The checks on criterion ``c``'s objective this epoch."""
         if not np.isfinite(objective):
-            raise _diverged(epoch, "the objective (loss plus penalty) is not finite")
+            raise _diverged(epoch, "the objective (loss plus penalty) is not finite", self.settings)
         self.last[c] = (epoch, objective)
         first = self.first[c]
         if first is None:
@@ -263,6 +265,7 @@ class DivergenceCheck:
                 epoch,
                 f"the objective grew to {objective:.3g}, more than {EXPLOSION_FACTOR:g} "
                 f"times the first epoch's {first:.3g}",
+                self.settings,
             )
 
     def after_training(self) -> None:
@@ -278,6 +281,7 @@ class DivergenceCheck:
                     epoch,
                     f"the objective ended at {objective:.3g}, more than "
                     f"{EXPLOSION_FACTOR:g} times the zero model's {start:.3g}",
+                    self.settings,
                 )
 
 
@@ -318,13 +322,24 @@ def check_start_can_move(loss, y, intercept: float) -> None:
     )
 
 
-def _diverged(epoch, what):
+def _diverged(epoch, what, settings):
     return ValueError(
         f"Floating-point under-/overflow occurred at epoch #{epoch} ({what}): "
         "training diverged. Scaling input data with StandardScaler or "
-        "MinMaxScaler might help; otherwise lower eta0 or use "
-        "learning_rate='optimal' or 'adaptive'."
+        f"MinMaxScaler might help; otherwise {_step_remedy(settings)}."
     )
+
+
+def _step_remedy(settings) -> str:
+    """What lowers the step of the rule that diverged: plain SGD's advice
+    (scikit-learn's) does not apply to an optimizer's own step."""
+    optimizer = None if settings.optim is None else settings.optim.optimizer
+    if optimizer is None or optimizer.is_plain_sgd and optimizer.lr is None:
+        return "lower eta0 or use learning_rate='optimal' or 'adaptive'"
+    rule = type(optimizer).__name__
+    if optimizer.is_variance_reduced:
+        return f"pass a smaller constant step: optimizer={rule}(step=...)"
+    return f"lower the step: optimizer={rule}(lr=...), or eta0 when lr is None"
 
 
 def train(runner, settings, seed, validation_scores=None, callbacks=None, criteria=None,
