@@ -97,8 +97,10 @@ def test_binary_grid_models_equal_per_fold_fits_without_shuffling(binary, penalt
 
 @pytest.mark.parametrize("average", [False, True])
 def test_csr_grid_in_cache_sized_blocks_equals_one_block(binary, monkeypatch, average):
-    """Wide CSR grids train in blocks whose weights fit in cache, regrouped as
+    """Wide CSR grids train in blocks whose weights fit in cache, each of one
+    fold's models (it skips the rows none of them trains on), regrouped as
     models stop; no model's arithmetic may depend on its block."""
+    from fastloss._kernels import _layout as L
     from fastloss.linear_model import _grid_runner
 
     X, y = binary
@@ -108,18 +110,21 @@ def test_csr_grid_in_cache_sized_blocks_equals_one_block(binary, monkeypatch, av
         alphas=[1e-5, 1e-3, 1e-1], param_grid={"loss": ["hinge", "log_loss"]}, cv=3,
     )  # fmt: skip
     _, _, one_block = grid_models(search, X, y)
-    regroups = []
+    regroups, block_folds = [], []
     regroup = _grid_runner.GridRunner._regroup
 
     def spy(runner):
         regroups.append(sum(b.active.shape[0] for b in runner.blocks))
+        block_folds.extend(len(set(b.gstate[L.G_FOLD])) for b in runner.blocks)
         regroup(runner)
 
-    # 3 models' weights a block: 18 models in 6 blocks, fewer as they stop
-    monkeypatch.setattr(_grid_runner, "CSR_BLOCK_BYTES", 3 * X.shape[1] * 8)
+    # 4 models' weights a block: 6 models a fold in 2 blocks of 3, 6 blocks
+    # (dealt round-robin, 5 blocks would mix the folds), fewer as they stop
+    monkeypatch.setattr(_grid_runner, "CSR_BLOCK_BYTES", 4 * X.shape[1] * 8)
     monkeypatch.setattr(_grid_runner.GridRunner, "_regroup", spy)
     _, _, blocks = grid_models(search, X, y)
     assert regroups, "the models that still train were never regrouped"
+    assert set(block_folds) == {1}
     for (coef, intercept, n_iter), (coef_b, intercept_b, n_iter_b) in zip(
         one_block, blocks, strict=True
     ):

@@ -43,7 +43,9 @@ active : int64 (n_active,)
     stopping criterion leaves the list and is frozen: the dense kernel never
     looks at it again, the CSR kernel computes its score with the others' (a
     block of models is one pass over the row's stored values) and nothing more,
-    until the runner drops it from the arrays (``GridRunner._repack``).
+    until the runner drops it from the arrays (``GridRunner._repack``).  The
+    CSR kernel skips the rows none of the active models trains on (the
+    runner's cache-sized CSR blocks each hold one fold's models).
 loss_sums : float64 (n_models,)
     Receives each model's weighted loss sum over its rows of the epoch.
 
@@ -270,21 +272,27 @@ def grid_epoch_csr(
     on = np.zeros(n_models, dtype=np.bool_)  # the models that train on this row
     loss_sums[:] = 0.0
     n_active = active.shape[0]
+    block_folds = np.int64(0)  # bit f set: a model of fold f still trains
+    for a in range(n_active):
+        block_folds |= np.int64(1) << np.int64(gstate[G_FOLD, active[a]])
 
     n_steps = order.shape[0]
     for s in range(n_steps):
         if s + 2 * AHEAD < n_steps:
             _prefetch(indptr, order[s + 2 * AHEAD])
+            _prefetch(row_folds, order[s + 2 * AHEAD])
         if s + AHEAD < n_steps:
             ahead = order[s + AHEAD]
-            prefetch_range(data, indptr[ahead], indptr[ahead + 1])
-            prefetch_range(indices, indptr[ahead], indptr[ahead + 1])
-            _prefetch(y, ahead)
-            _prefetch(row_folds, ahead)
-            if weighted:
-                _prefetch(sample_weight, ahead)
+            if row_folds[ahead] & block_folds:
+                prefetch_range(data, indptr[ahead], indptr[ahead + 1])
+                prefetch_range(indices, indptr[ahead], indptr[ahead + 1])
+                _prefetch(y, ahead)
+                if weighted:
+                    _prefetch(sample_weight, ahead)
         i = order[s]
         folds, y_i = row_folds[i], y[i]
+        if not folds & block_folds:  # no model here trains on the row
+            continue
         sw = sample_weight[i] if weighted else 1.0
         start, end = indptr[i], indptr[i + 1]
         # every model's score, in blocks of contiguous weights: one pass over
