@@ -134,6 +134,28 @@ def test_csr_grid_in_cache_sized_blocks_equals_one_block(binary, monkeypatch, av
     assert len({int(n) for _, _, n_iter in blocks for n in n_iter.ravel()}) > 1
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_four_scores_in_one_pass_are_row_dots(dtype):
+    """The dense grid scores four models a pass (``rows_dot4``): each score
+    is ``row_dot``'s sum up to its order (bit for bit where LLVM vectorises
+    both alike, as on the development machine), bounded by the rounding any
+    order of the sum allows."""
+    from fastloss._kernels.grid_epoch import rows_dot4
+    from fastloss._kernels.sgd_epoch import row_dot
+
+    rng = np.random.default_rng(0)
+    eps = np.finfo(dtype).eps
+    models = (0, 2, 3, 5)
+    for width in (1, 3, 4, 7, 8, 15, 16, 17, 33, 64, 100, 129, 257, 1000):
+        W = rng.standard_normal((6, width)).astype(dtype)
+        X = rng.standard_normal((2, width)).astype(dtype)
+        for i in range(2):
+            scores = np.array(rows_dot4(W, *models, X, i), dtype=np.float64)
+            expected = np.array([row_dot(W, m, X, i) for m in models], dtype=np.float64)
+            bound = 2 * width * eps * np.abs(W[list(models)] * X[i]).sum(axis=1, dtype=np.float64)
+            assert np.all(np.abs(scores - expected) <= bound), width
+
+
 def test_sample_and_class_weights_reach_every_fold_as_in_per_fold_fits(binary):
     X, y = binary
     weights = np.random.default_rng(0).uniform(0.2, 2.0, y.shape[0])

@@ -217,14 +217,15 @@ class GridRunner:
         self._deal(every_model)
 
     def _parts(self, folds):
-        """Positions of each block's models among models of ``folds`` (int64,
-        one a model): round-robin into one block a thread, so that each holds
-        a mix of the grid's settings and the blocks stay about as busy as
-        models stop; on CSR rows whose weights exceed CSR_BLOCK_BYTES a
-        thread, blocks of at most that many bytes, each of one fold's models,
-        so that a block skips the rows none of its models trains on (a fifth
-        of the rows with 5 folds; without, a block of mixed folds scores its
-        models on every row, as many reads as a separate fit makes)."""
+        """The positions of each block's models among models of folds
+        ``folds`` (int64, one a model).
+
+        One block a thread, dealt round-robin (so that each holds a mix of the
+        grid's settings and the blocks stay about as busy as models stop),
+        unless the rows are CSR and a thread's share of the weights would
+        exceed CSR_BLOCK_BYTES: then blocks of at most that many bytes, each
+        of one fold's models, so that a block skips the rows none of its
+        models trains on (module docstring)."""
         n = folds.shape[0]
         n_blocks = max(1, min(self.n_threads, n))
         per_block = max(1, CSR_BLOCK_BYTES // self.model_bytes)

@@ -334,7 +334,7 @@ def _step_remedy(settings) -> str:
     """What lowers the step of the rule that diverged: plain SGD's advice
     (scikit-learn's) does not apply to an optimizer's own step."""
     optimizer = None if settings.optim is None else settings.optim.optimizer
-    if optimizer is None or optimizer.is_plain_sgd and optimizer.lr is None:
+    if optimizer is None or (optimizer.is_plain_sgd and optimizer.lr is None):
         return "lower eta0 or use learning_rate='optimal' or 'adaptive'"
     rule = type(optimizer).__name__
     if optimizer.is_variance_reduced:
